@@ -1,0 +1,1 @@
+"""Doorstep: proof of every field-sales visit at the store's door."""

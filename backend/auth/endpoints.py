@@ -1,0 +1,41 @@
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form
+
+from backend.auth import service
+from backend.auth.dependencies import SettingsDep
+from backend.auth.exceptions import InvalidGrant
+from backend.auth.schemas import TokenResponse
+from backend.kit.deps import SessionDep
+from backend.kit.schemas import CleanStr
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+FormStr = Annotated[CleanStr | None, Form(max_length=512)]
+
+
+@router.post(
+    "/token",
+    operation_id="auth_token",
+    summary="Get tokens (OAuth2 password or refresh_token grant)",
+    response_model=TokenResponse,
+)
+async def token(
+    session: SessionDep,
+    settings: SettingsDep,
+    grant_type: Annotated[Literal["password", "refresh_token"], Form()],
+    username: FormStr = None,
+    password: FormStr = None,
+    refresh_token: FormStr = None,
+) -> TokenResponse:
+    if grant_type == "password":
+        if not username or password is None:
+            raise InvalidGrant("username and password are required.")
+        pair = await service.password_grant(session, settings, username, password)
+    else:
+        if not refresh_token:
+            raise InvalidGrant("refresh_token is required.")
+        pair = await service.refresh_grant(session, settings, refresh_token)
+    return TokenResponse(
+        access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
+    )

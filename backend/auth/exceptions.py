@@ -1,0 +1,21 @@
+from typing import Any
+
+from backend.errors import RateLimited, Unauthorized
+
+
+class InvalidGrant(Unauthorized):
+    """OAuth2 ``invalid_grant``; the same answer for unknown users and wrong passwords."""
+
+    keeps_changes = True
+
+    def __init__(self, detail: str = "Incorrect username or password.", **kwargs: Any) -> None:
+        super().__init__(detail, error="invalid_grant", **kwargs)
+
+
+class LoginLocked(RateLimited):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            "Too many failed logins for this account; try again later.",
+            headers={"Retry-After": str(retry_after_s)},
+            retry_after_s=retry_after_s,
+        )

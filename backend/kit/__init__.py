@@ -1,0 +1,1 @@
+"""Shared pieces every domain may use: model base, pagination, geo, time, signing."""

@@ -1,0 +1,68 @@
+"""Cursor pagination: ``?limit=`` (1-200, default 50) and an opaque ``?cursor=``.
+
+A cursor is the sort key of the last item, JSON in base64url. It is parsed strictly: anything
+that does not decode to the expected shape is a 422, never a server error.
+"""
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from backend.errors import FieldError, ValidationFailed
+
+T = TypeVar("T")
+
+MAX_CURSOR_LENGTH = 512
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class PageParams(BaseModel):
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size (1-200)")] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="From `next_cursor`")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+def encode_cursor(key: list[Any]) -> str:
+    raw = json.dumps(key, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not valid.",
+        errors=[FieldError("/query/cursor", "not a cursor from this list", "invalid_cursor")],
+    )
+
+
+def decode_cursor(cursor: str, types: tuple[type, ...]) -> list[Any]:
+    """Decode a cursor whose items must have exactly the given types, in order."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise _invalid_cursor() from exc
+    if not isinstance(key, list) or len(key) != len(types):
+        raise _invalid_cursor()
+    for value, expected in zip(key, types, strict=True):
+        ok = isinstance(value, expected) and not isinstance(value, bool)
+        if expected is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or (isinstance(value, str) and "\x00" in value):
+            raise _invalid_cursor()
+    return key

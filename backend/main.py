@@ -1,0 +1,77 @@
+"""The application factory: API, PWA and scheduler in one process."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from backend.auth.endpoints import router as auth_router
+from backend.config import Settings, get_settings
+from backend.db import create_engine, create_sessionmaker, open_database
+from backend.errors import install_error_handlers
+from backend.forms.endpoints import router as forms_router
+from backend.ops.endpoints import router as ops_router
+from backend.ops.logging import configure_logging
+from backend.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from backend.scheduler import build_scheduler
+from backend.stores.endpoints import router as stores_router
+from backend.teams.endpoints import router as teams_router
+from backend.users.endpoints import router as users_router
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+
+ROUTERS = (auth_router, users_router, teams_router, forms_router, stores_router, ops_router)
+
+
+def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = open_database(settings)
+        engine = create_engine(database.url, settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        scheduler = build_scheduler(app.state.sessionmaker) if settings.scheduler_enabled else None
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await engine.dispose()
+            database.close()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="Doorstep API",
+        version="1.0.0",
+        description="Proof of every field-sales visit at the store's door.",
+        lifespan=_lifespan(settings),
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    _mount_pwa(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def _mount_pwa(app: FastAPI) -> None:
+    index = PWA_DIR / "index.html"
+
+    @app.get("/q/{token}", include_in_schema=False)
+    async def scanned_qr(token: str) -> FileResponse:
+        # The PWA reads the token from the URL; the server only hands it the app shell.
+        return FileResponse(index, media_type="text/html")
+
+    app.mount("/", StaticFiles(directory=PWA_DIR, html=True), name="pwa")

@@ -1,0 +1,28 @@
+"""One module per table; importing this package registers every table on the metadata."""
+
+from backend.kit.db_model import Base
+from backend.models.customer_type import CustomerType
+from backend.models.event import Event
+from backend.models.login_name import LoginName
+from backend.models.login_throttle import LoginThrottle
+from backend.models.organization import Organization
+from backend.models.refresh_token import RefreshToken
+from backend.models.store import Store
+from backend.models.team import Team
+from backend.models.team_member import TeamMember
+from backend.models.user import Role, User
+
+__all__ = [
+    "Base",
+    "CustomerType",
+    "Event",
+    "LoginName",
+    "LoginThrottle",
+    "Organization",
+    "RefreshToken",
+    "Role",
+    "Store",
+    "Team",
+    "TeamMember",
+    "User",
+]

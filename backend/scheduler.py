@@ -1,0 +1,20 @@
+"""The in-process scheduler; every job is safe to run on several replicas at once."""
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.auth import jobs as auth_jobs
+
+
+def build_scheduler(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        auth_jobs.purge_refresh_tokens,
+        "interval",
+        hours=1,
+        args=[sessionmaker],
+        id="auth.purge_refresh_tokens",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler
