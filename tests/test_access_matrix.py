@@ -1,0 +1,243 @@
+"""Every API route × {anonymous, rep, supervisor, admin, admin of another org}.
+
+Anonymous → 401; a role the route does not allow → 403; another organization's object → 404;
+an allowed role → 2xx. A route of the app that is missing here fails the test, so every new
+route must state who may call it.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from tests.conftest import Org, World
+
+ADMIN, SUPERVISOR, REP = "admin", "supervisor", "rep"
+EVERYONE = frozenset({ADMIN, SUPERVISOR, REP})
+MANAGERS = frozenset({ADMIN, SUPERVISOR})
+ADMINS = frozenset({ADMIN})
+
+
+class Context:
+    """Objects of organization A that the routes act on, made fresh where a call consumes them."""
+
+    def __init__(self, client: httpx.AsyncClient, world: World, org: Org) -> None:
+        self.client = client
+        self.world = world
+        self.org = org
+
+    async def team(self) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/v1/teams",
+            json={
+                "name": f"team {uuid.uuid4().hex[:6]}",
+                "supervisor_id": str(self.org.supervisor.id),
+                "member_ids": [str(self.org.rep.id), str(self.org.other_rep.id)],
+            },
+            headers=self.org.admin.headers,
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def store(self) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/v1/stores",
+            json={
+                "code": f"S-{uuid.uuid4().hex[:8]}",
+                "name": "益丰大药房（文三路店）",
+                "address": "杭州市西湖区文三路 100 号",
+                "lat": 30.2775,
+                "lng": 120.1265,
+                "customer_type": "pharmacy",
+            },
+            headers=self.org.admin.headers,
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+Params = Callable[[Context], Awaitable[dict[str, str]]]
+Body = Callable[[Context, dict[str, str]], dict[str, Any] | None]
+
+
+async def no_params(ctx: Context) -> dict[str, str]:
+    return {}
+
+
+async def user_param(ctx: Context) -> dict[str, str]:
+    return {"user_id": str(ctx.org.other_rep.id)}
+
+
+async def team_param(ctx: Context) -> dict[str, str]:
+    return {"team_id": (await ctx.team())["id"]}
+
+
+async def team_member_params(ctx: Context) -> dict[str, str]:
+    team = await ctx.team()
+    return {"team_id": team["id"], "user_id": str(ctx.org.rep.id)}
+
+
+async def store_param(ctx: Context) -> dict[str, str]:
+    return {"store_id": (await ctx.store())["id"]}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset[str]
+    params: Params = no_params
+    body: Body = field(default=lambda ctx, params: None)
+    form: bool = False
+    files: bool = False
+    public: bool = False
+    # What another org's admin gets, when not the default (404 on an object, 2xx on a list):
+    # e.g. 422 when the body names org A's objects, which must not be linkable across orgs.
+    foreign: str | None = None
+
+
+MATRIX: dict[tuple[str, str], Rule] = {
+    ("POST", "/api/v1/auth/token"): Rule(
+        EVERYONE,
+        public=True,
+        form=True,
+        body=lambda ctx, p: {
+            "grant_type": "password",
+            "username": ctx.org.rep.username,
+            "password": "correct-horse-battery",
+        },
+    ),
+    ("GET", "/api/v1/me"): Rule(EVERYONE),
+    ("POST", "/api/v1/users"): Rule(
+        ADMINS,
+        body=lambda ctx, p: {
+            "username": unique("u-"),
+            "display_name": "新同事",
+            "role": "rep",
+            "password": "a-long-password",
+        },
+    ),
+    ("GET", "/api/v1/users"): Rule(ADMINS),
+    ("GET", "/api/v1/users/{user_id}"): Rule(ADMINS, params=user_param),
+    ("PATCH", "/api/v1/users/{user_id}"): Rule(
+        ADMINS, params=user_param, body=lambda ctx, p: {"display_name": "改名"}
+    ),
+    ("POST", "/api/v1/teams"): Rule(
+        ADMINS,
+        body=lambda ctx, p: {"name": unique("t-"), "supervisor_id": str(ctx.org.supervisor.id)},
+        foreign="422",
+    ),
+    ("GET", "/api/v1/teams"): Rule(EVERYONE),
+    ("GET", "/api/v1/teams/{team_id}"): Rule(EVERYONE, params=team_param),
+    ("PATCH", "/api/v1/teams/{team_id}"): Rule(
+        ADMINS, params=team_param, body=lambda ctx, p: {"name": unique("renamed-")}
+    ),
+    ("POST", "/api/v1/teams/{team_id}/members"): Rule(
+        ADMINS, params=team_param, body=lambda ctx, p: {"user_ids": [str(ctx.org.rep.id)]}
+    ),
+    ("DELETE", "/api/v1/teams/{team_id}/members/{user_id}"): Rule(
+        ADMINS, params=team_member_params
+    ),
+    ("GET", "/api/v1/customer-types"): Rule(EVERYONE),
+    ("POST", "/api/v1/customer-types"): Rule(
+        ADMINS, body=lambda ctx, p: {"key": unique("type_"), "name": "便利店"}
+    ),
+    ("GET", "/healthz"): Rule(EVERYONE, public=True),
+    ("GET", "/readyz"): Rule(EVERYONE, public=True),
+    ("GET", "/metrics"): Rule(EVERYONE, public=True),
+}
+
+
+def app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every documented operation (the OpenAPI document is generated from the routes)."""
+    return {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+
+
+def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
+    missing = app_routes(app) - MATRIX.keys()
+    assert not missing, f"routes missing from the access matrix: {sorted(missing)}"
+    stale = MATRIX.keys() - app_routes(app)
+    assert not stale, f"matrix rows for routes that no longer exist: {sorted(stale)}"
+
+
+async def _call(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    rule: Rule,
+    ctx: Context,
+    headers: dict[str, str],
+) -> httpx.Response:
+    params = await rule.params(ctx)
+    url = path.format(**params)
+    body = rule.body(ctx, params)
+    if rule.form:
+        return await client.request(method, url, data=body, headers=headers)
+    return await client.request(method, url, json=body, headers=headers)
+
+
+async def test_access_matrix(client: httpx.AsyncClient, world: World) -> None:
+    org_a = await world.org()
+    org_b = await world.org()
+    ctx = Context(client, world, org_a)
+    actors = {REP: org_a.rep, SUPERVISOR: org_a.supervisor, ADMIN: org_a.admin}
+    failures: list[str] = []
+
+    def check(label: str, response: httpx.Response, expected: str) -> None:
+        status = response.status_code
+        ok = {
+            "2xx": 200 <= status < 300,
+            "401": status == 401,
+            "403": status == 403,
+            "404": status == 404,
+            "422": status == 422,
+        }[expected]
+        if not ok:
+            failures.append(f"{label}: expected {expected}, got {status} {response.text[:200]}")
+
+    for (method, path), rule in sorted(MATRIX.items()):
+        label = f"{method} {path}"
+        if not rule.public:
+            anonymous = await _call(client, method, path, rule, ctx, {})
+            check(f"{label} anonymous", anonymous, "401")
+            if anonymous.status_code == 401:
+                assert anonymous.headers["content-type"] == "application/problem+json"
+        for role, actor in actors.items():
+            expected = "2xx" if role in rule.allowed or rule.public else "403"
+            response = await _call(client, method, path, rule, ctx, actor.headers)
+            check(f"{label} {role}", response, expected)
+        if rule.public:
+            continue
+        foreign = await _call(client, method, path, rule, ctx, org_b.admin.headers)
+        expected = rule.foreign or ("404" if "{" in path else "2xx")
+        check(f"{label} other-org admin", foreign, expected)
+
+    assert not failures, "\n".join(failures)
+
+
+async def test_lists_never_show_another_orgs_objects(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    org_a = await world.org()
+    org_b = await world.org()
+    team = await Context(client, world, org_a).team()
+    await Context(client, world, org_b).team()
+    for path, key in (("/api/v1/users", "items"), ("/api/v1/teams", None)):
+        response = await client.get(path, headers=org_b.admin.headers)
+        assert response.status_code == 200
+        body = response.json()
+        items = body[key] if key else body
+        assert items, path
+        assert all(item["org_id"] == str(org_b.id) for item in items), path
+        assert team["id"] not in {item["id"] for item in items}
