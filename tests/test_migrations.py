@@ -79,4 +79,3 @@ async def test_revision_files_have_dated_names() -> None:
     assert names
     for name in names:
         assert name[:8].isdigit() and name[8] == "_", name
-

@@ -40,9 +40,7 @@ async def test_refresh_rotates_every_use(client: httpx.AsyncClient, world: World
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 900
     assert body["refresh_token"] != first["refresh_token"]
-    me = await client.get(
-        "/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"}
-    )
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.json()["id"] == str(org.rep.id)
     third = await _refresh(client, body["refresh_token"])
     assert third.status_code == 200
@@ -107,9 +105,7 @@ async def test_refresh_lifetime_is_thirty_days_of_inactivity(
     token = str((await world.login(org.rep.username))["refresh_token"])
     async with session_scope(sessionmaker) as session:
         row = await session.scalar(
-            select(RefreshToken).where(
-                RefreshToken.token_hash == tokens.hash_refresh_token(token)
-            )
+            select(RefreshToken).where(RefreshToken.token_hash == tokens.hash_refresh_token(token))
         )
     assert row is not None
     assert row.expires_at - row.issued_at == timedelta(days=30)
