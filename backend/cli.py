@@ -7,6 +7,8 @@ Expected failures (a taken username, an unknown organization, bad input) print o
 and exit with status 1; usage errors exit with status 2.
 """
 
+from __future__ import annotations
+
 import argparse
 import asyncio
 import logging
@@ -77,6 +79,14 @@ def _describe_validation(exc: ValidationError) -> str:
     for error in exc.errors():
         where = ".".join(str(p) for p in error.get("loc", ()))
         parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else error["msg"])
+    return "; ".join(parts)
+
+
+def _describe_settings_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        name = "DOORSTEP_" + "_".join(str(p) for p in error.get("loc", ())).upper()
+        parts.append(f"{name}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
 
 
@@ -158,7 +168,7 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_demo_logins(demo: "DemoLogins") -> None:
+def _print_demo_logins(demo: DemoLogins) -> None:
     print(f"Demo organization: {demo.org_name}")
     print(f"Demo logins (password for all: {demo.password}):")
     for line in demo.lines():
@@ -168,7 +178,7 @@ def _print_demo_logins(demo: "DemoLogins") -> None:
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from backend import demo as demo_module
 
-    async def work(session: AsyncSession) -> tuple["DemoLogins", bool]:
+    async def work(session: AsyncSession) -> tuple[DemoLogins, bool]:
         existing = await demo_module.find_demo_org(session)
         if existing is not None:
             logins = demo_module.DemoLogins(
@@ -194,13 +204,29 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _seed_if_empty(session: AsyncSession, settings: Settings) -> "DemoLogins | None":
+async def _demo_for_serve(
+    session: AsyncSession, settings: Settings
+) -> tuple[DemoLogins | None, bool]:
+    """Seed the demo org when the database has no organization yet.
+
+    Returns the demo logins when the demo org exists (seeded now or before) and whether it was
+    seeded now; ``(None, False)`` when the database holds other organizations only.
+    """
     from backend import demo as demo_module
     from backend.orgs import service as org_service
 
-    if await org_service.count_orgs(session) > 0:
-        return None
-    return await demo_module.seed_demo(session, settings)
+    if await org_service.count_orgs(session) == 0:
+        return await demo_module.seed_demo(session, settings), True
+    existing = await demo_module.find_demo_org(session)
+    if existing is None:
+        return None, False
+    logins = demo_module.DemoLogins(
+        org_id=existing.id,
+        org_name=existing.name,
+        password=demo_module.DEMO_PASSWORD,
+        logins=demo_module.demo_logins_template(),
+    )
+    return logins, False
 
 
 class _Server(uvicorn.Server):
@@ -243,23 +269,24 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     database = open_database(settings)
     try:
         _migrate(database)
-        demo = None
+        demo: DemoLogins | None = None
         if args.demo:
-            demo = _run_db(database, settings, lambda session: _seed_if_empty(session, settings))
-        if args.demo and demo is None:
-            print("The database already has an organization; not seeding the demo.", flush=True)
+            demo, seeded = _run_db(
+                database, settings, lambda session: _demo_for_serve(session, settings)
+            )
+            if seeded and demo is not None:
+                print(f"Seeded the demo organization ({len(demo.store_ids)} stores).", flush=True)
+            elif demo is None:
+                print("The database already has organizations; the demo was not seeded.")
         app = create_app(settings)
 
         def announce() -> None:
             print(f"\nDoorstep is running at {url}", flush=True)
             print(f"  API docs:  {url}/docs", flush=True)
-            if args.demo:
-                from backend import demo as demo_module
-
-                password = demo_module.DEMO_PASSWORD
-                print(f"  Demo logins (password for all: {password}):", flush=True)
-                for login in demo_module.demo_logins_template():
-                    print(f"    {login.username:<10}  {login.role.value:<10}  {login.display_name}")
+            if demo is not None:
+                print(f"  Demo logins (password for all: {demo.password}):")
+                for line in demo.lines():
+                    print(f"    {line}")
             print("Press Ctrl+C to stop.\n", flush=True)
 
         config = uvicorn.Config(
@@ -353,6 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         settings = get_settings()
+    except ValidationError as exc:
+        print(f"doorstep: invalid setting {_describe_settings_error(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
         return handler(settings, args)
     except CliError as exc:
         print(f"doorstep {args.command}: {exc}", file=sys.stderr)

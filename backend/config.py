@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     login_lockout_base_s: Annotated[int, Field(ge=1, le=86_400)] = 60
     login_lockout_max_s: Annotated[int, Field(ge=1, le=86_400)] = 3600
 
+    timezone: str = "Asia/Shanghai"
     geofence_default_radius_m: Annotated[int, Field(ge=20, le=2000)] = 150
     next_action_horizon_days: Annotated[int, Field(ge=1, le=30)] = 7
 

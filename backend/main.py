@@ -20,10 +20,19 @@ from backend.scheduler import build_scheduler
 from backend.stores.endpoints import router as stores_router
 from backend.teams.endpoints import router as teams_router
 from backend.users.endpoints import router as users_router
+from backend.visits.endpoints import router as visits_router
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
-ROUTERS = (auth_router, users_router, teams_router, forms_router, stores_router, ops_router)
+ROUTERS = (
+    auth_router,
+    users_router,
+    teams_router,
+    forms_router,
+    stores_router,
+    visits_router,
+    ops_router,
+)
 
 
 def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.auth import jobs as auth_jobs
+from backend.visits import jobs as visit_jobs
 
 
 def build_scheduler(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:
@@ -14,6 +15,15 @@ def build_scheduler(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOSc
         hours=1,
         args=[sessionmaker],
         id="auth.purge_refresh_tokens",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        visit_jobs.abandon_stale_visits,
+        "interval",
+        minutes=5,
+        args=[sessionmaker],
+        id="visits.abandon_stale",
         max_instances=1,
         coalesce=True,
     )

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from backend.kit.time import utc_now
 from tests.conftest import Org, World
 
 ADMIN, SUPERVISOR, REP = "admin", "supervisor", "rep"
@@ -28,6 +29,7 @@ class Context:
         self.client = client
         self.world = world
         self.org = org
+        self.team_made = False
 
     async def team(self) -> dict[str, Any]:
         response = await self.client.post(
@@ -42,6 +44,28 @@ class Context:
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    async def open_visit(self) -> str:
+        """An open visit of org A's rep, in a team the supervisor leads."""
+        if not self.team_made:
+            await self.team()
+            self.team_made = True
+        params = await fresh_store_for_check_in(self)
+        response = await self.client.post(
+            "/api/v1/visits", json=check_in_body(self, params), headers=self.org.rep.headers
+        )
+        assert response.status_code == 201, response.text
+        visit_id: str = response.json()["id"]
+        return visit_id
+
+    async def close_open_visit(self) -> None:
+        listed = await self.client.get("/api/v1/visits?status=open", headers=self.org.rep.headers)
+        for visit in listed.json()["items"]:
+            await self.client.post(
+                f"/api/v1/visits/{visit['id']}/abandon",
+                json={"reason": "matrix"},
+                headers=self.org.rep.headers,
+            )
 
     async def store(self) -> dict[str, Any]:
         response = await self.client.post(
@@ -84,6 +108,28 @@ async def team_member_params(ctx: Context) -> dict[str, str]:
 
 async def store_param(ctx: Context) -> dict[str, str]:
     return {"store_id": (await ctx.store())["id"]}
+
+
+async def fresh_store_for_check_in(ctx: Context) -> dict[str, str]:
+    await ctx.close_open_visit()
+    return {"qr": (await ctx.store())["qr_url"]}
+
+
+async def open_visit_param(ctx: Context) -> dict[str, str]:
+    return {"visit_id": await ctx.open_visit()}
+
+
+def check_in_body(ctx: Context, params: dict[str, str]) -> dict[str, Any]:
+    now = utc_now().isoformat().replace("+00:00", "Z")
+    return {
+        "id": str(uuid.uuid4()),
+        "qr": params["qr"],
+        "position": {"lat": 30.2775, "lng": 120.1265, "accuracy_m": 10, "captured_at": now},
+        "device_time": now,
+    }
+
+
+CSV = "code,name,address,lat,lng,customer_type\nM-{n},门店,杭州,30.27,120.12,clinic\n"
 
 
 def unique(prefix: str) -> str:
@@ -149,6 +195,42 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/customer-types"): Rule(
         ADMINS, body=lambda ctx, p: {"key": unique("type_"), "name": "便利店"}
     ),
+    ("POST", "/api/v1/stores"): Rule(
+        ADMINS,
+        body=lambda ctx, p: {
+            "code": unique("S-"),
+            "name": "联华超市（庆春路店）",
+            "lat": 30.26,
+            "lng": 120.17,
+            "customer_type": "supermarket",
+        },
+    ),
+    ("GET", "/api/v1/stores"): Rule(EVERYONE),
+    ("GET", "/api/v1/stores/{store_id}"): Rule(EVERYONE, params=store_param),
+    ("PATCH", "/api/v1/stores/{store_id}"): Rule(
+        ADMINS, params=store_param, body=lambda ctx, p: {"name": "新店名"}
+    ),
+    ("POST", "/api/v1/stores/import"): Rule(
+        ADMINS, files=True, body=lambda ctx, p: {"csv": CSV.format(n=uuid.uuid4().hex[:6])}
+    ),
+    ("POST", "/api/v1/stores/{store_id}/qr/rotate"): Rule(ADMINS, params=store_param),
+    ("GET", "/api/v1/stores/{store_id}/qr.png"): Rule(MANAGERS, params=store_param),
+    ("GET", "/api/v1/stores/{store_id}/qr.svg"): Rule(MANAGERS, params=store_param),
+    ("GET", "/api/v1/stores/{store_id}/poster.pdf"): Rule(MANAGERS, params=store_param),
+    ("POST", "/api/v1/stores/posters.pdf"): Rule(
+        MANAGERS,
+        params=store_param,
+        body=lambda ctx, p: {"store_ids": [p["store_id"]]},
+        foreign="404",
+    ),
+    ("POST", "/api/v1/visits"): Rule(
+        frozenset({REP}), params=fresh_store_for_check_in, body=check_in_body, foreign="403"
+    ),
+    ("GET", "/api/v1/visits"): Rule(EVERYONE),
+    ("GET", "/api/v1/visits/{visit_id}"): Rule(EVERYONE, params=open_visit_param),
+    ("POST", "/api/v1/visits/{visit_id}/abandon"): Rule(
+        frozenset({REP}), params=open_visit_param, body=lambda ctx, p: {"reason": "门店关门"}
+    ),
     ("GET", "/healthz"): Rule(EVERYONE, public=True),
     ("GET", "/readyz"): Rule(EVERYONE, public=True),
     ("GET", "/metrics"): Rule(EVERYONE, public=True),
@@ -184,6 +266,10 @@ async def _call(
     body = rule.body(ctx, params)
     if rule.form:
         return await client.request(method, url, data=body, headers=headers)
+    if rule.files:
+        assert body is not None
+        files = {"file": ("stores.csv", str(body["csv"]).encode(), "text/csv")}
+        return await client.request(method, url, files=files, headers=headers)
     return await client.request(method, url, json=body, headers=headers)
 
 
@@ -200,6 +286,7 @@ async def test_access_matrix(client: httpx.AsyncClient, world: World) -> None:
             "2xx": 200 <= status < 300,
             "401": status == 401,
             "403": status == 403,
+            "409": status == 409,
             "404": status == 404,
             "422": status == 422,
         }[expected]

@@ -1,6 +1,7 @@
 """The ``doorstep`` command, run for real in subprocesses against an embedded PostgreSQL in a
 temporary data dir: the commands work with and without a running server, fail with one clear
-line, and ``serve`` stops its database cleanly on SIGTERM."""
+line, and ``serve`` stops its database cleanly on SIGTERM. Also the demo organization that
+``seed-demo`` and ``serve --demo`` create."""
 
 import os
 import shutil
@@ -8,12 +9,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.config import Settings
+from backend.db import session_scope
+from backend.demo import demo_stores, seed_demo
 
 PASSWORD = "cli-test-password"
 
@@ -24,8 +31,14 @@ def _doorstep() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cli") / "data"
+def data_dir() -> Iterator[Path]:
+    # Not under pytest's basetemp: as root the embedded PostgreSQL runs as another user, and a
+    # concurrent pytest run re-tightens /tmp/pytest-of-<user> to 0700 under its feet.
+    base = Path(tempfile.mkdtemp(prefix="doorstep-cli-"))
+    try:
+        yield base / "data"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +226,40 @@ def test_serve_answers_and_stops_cleanly(
     while _alive(postgres_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(postgres_pid), "the embedded PostgreSQL outlived doorstep serve"
+
+
+async def test_seed_demo_builds_a_realistic_org(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, client: httpx.AsyncClient
+) -> None:
+    async with session_scope(sessionmaker) as session:
+        demo = await seed_demo(session, settings)
+    assert len(demo.store_ids) == len(demo_stores(None)) == 60
+    assert demo_stores(None) == demo_stores(None)  # deterministic
+
+    tokens = await client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "rep1", "password": demo.password},
+    )
+    assert tokens.status_code == 200, tokens.text
+    rep = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    me = (await client.get("/api/v1/me", headers=rep)).json()
+    assert me["role"] == "rep" and me["team_ids"] == [str(demo.team_id)]
+
+    admin_tokens = await client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "admin", "password": demo.password},
+    )
+    admin = {"Authorization": f"Bearer {admin_tokens.json()['access_token']}"}
+    users = (await client.get("/api/v1/users?limit=50", headers=admin)).json()["items"]
+    roles = sorted(u["role"] for u in users)
+    assert roles == ["admin", "rep", "rep", "rep", "rep", "supervisor"]
+    teams = (await client.get("/api/v1/teams", headers=admin)).json()
+    assert [(t["name"], len(t["member_ids"])) for t in teams] == [("杭州一组", 4)]
+
+    near = await client.get("/api/v1/stores?near=30.2741,120.1551&limit=200", headers=admin)
+    assert near.status_code == 200, near.text
+    stores = near.json()["items"]
+    assert len(stores) == 60
+    assert {s["customer_type"] for s in stores} == {"pharmacy", "clinic", "supermarket"}
+    assert all(s["distance_m"] < 15_000 for s in stores)  # all around Hangzhou
+    assert all(s["team_id"] == str(demo.team_id) for s in stores)

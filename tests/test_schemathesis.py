@@ -22,6 +22,8 @@ from backend.config import Environment, Settings
 from backend.db import create_engine, create_sessionmaker, session_scope
 from backend.models.user import Role
 from backend.orgs import service as org_service
+from backend.stores import service as store_service
+from backend.stores.schemas import StoreCreate
 from backend.teams import service as team_service
 from backend.teams.schemas import TeamCreate
 from backend.users import service as user_service
@@ -60,8 +62,22 @@ async def seeded_url(template: PostgresForTests) -> AsyncIterator[tuple[str, dic
             Principal(admin.id, org.id, Role.admin),
             TeamCreate(name="Fuzz team", supervisor_id=sup.id, member_ids=[rep.id]),
         )
+        store = await store_service.create_store(
+            session,
+            settings_,
+            org.id,
+            StoreCreate(
+                code="FUZZ-1",
+                name="老百姓大药房",
+                address="杭州市拱墅区",
+                lat=30.3,
+                lng=120.15,
+                customer_type="pharmacy",
+            ),
+            admin.id,
+        )
     await engine.dispose()
-    ids = {"user_id": str(rep.id), "team_id": str(team.id)}
+    ids = {"user_id": str(rep.id), "team_id": str(team.id), "store_id": str(store.id)}
     yield url, ids
     await template.drop(name)
 

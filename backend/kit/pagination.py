@@ -43,7 +43,7 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _invalid_cursor() -> ValidationFailed:
+def invalid_cursor() -> ValidationFailed:
     return ValidationFailed(
         "The cursor is not valid.",
         errors=[FieldError("/query/cursor", "not a cursor from this list", "invalid_cursor")],
@@ -56,13 +56,13 @@ def decode_cursor(cursor: str, types: tuple[type, ...]) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error) as exc:
-        raise _invalid_cursor() from exc
+        raise invalid_cursor() from exc
     if not isinstance(key, list) or len(key) != len(types):
-        raise _invalid_cursor()
+        raise invalid_cursor()
     for value, expected in zip(key, types, strict=True):
         ok = isinstance(value, expected) and not isinstance(value, bool)
         if expected is float:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
         if not ok or (isinstance(value, str) and "\x00" in value):
-            raise _invalid_cursor()
+            raise invalid_cursor()
     return key

@@ -5,7 +5,6 @@ them), integers are bounded so nothing reaches the database as an out-of-range v
 timestamps serialise as UTC with a ``Z``.
 """
 
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -19,13 +18,9 @@ from pydantic import (
     StringConstraints,
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _no_control_chars(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
+# A pattern rather than a validator function: a plain str schema keeps the order "strip, then
+# check lengths" when a field adds its own StringConstraints on top.
+NO_CONTROL_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -34,7 +29,7 @@ def _aware_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-CleanStr = Annotated[str, AfterValidator(_no_control_chars)]
+CleanStr = Annotated[str, StringConstraints(pattern=NO_CONTROL_CHARS)]
 Name = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=500)]
 UtcDatetime = Annotated[

@@ -11,6 +11,7 @@ from backend.models.store import Store
 from backend.models.team import Team
 from backend.models.team_member import TeamMember
 from backend.models.user import Role, User
+from backend.models.visit import Visit, VisitStatus
 
 __all__ = [
     "Base",
@@ -25,4 +26,6 @@ __all__ = [
     "Team",
     "TeamMember",
     "User",
+    "Visit",
+    "VisitStatus",
 ]

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,7 +103,15 @@ async def team_exists(session: AsyncSession, org_id: uuid.UUID, team_id: uuid.UU
     return found is not None
 
 
-def _visible_teams(principal: Principal):  # type: ignore[no-untyped-def]
+def supervised_rep_ids(org_id: uuid.UUID, supervisor_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The reps in the teams a supervisor leads, as a subquery for other domains' filters."""
+    led = select(Team.id).where(Team.org_id == org_id, Team.supervisor_id == supervisor_id)
+    return select(TeamMember.user_id).where(
+        TeamMember.org_id == org_id, TeamMember.team_id.in_(led)
+    )
+
+
+def _visible_teams(principal: Principal) -> Select[Team]:
     stmt = select(Team).where(Team.org_id == principal.org_id)
     if principal.role == Role.admin:
         return stmt

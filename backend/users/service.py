@@ -97,6 +97,13 @@ async def update_user(
     return user
 
 
+async def users_by_id(
+    session: AsyncSession, org_id: uuid.UUID, user_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, User]:
+    users = await session.scalars(select(User).where(User.org_id == org_id, User.id.in_(user_ids)))
+    return {user.id: user for user in users}
+
+
 async def team_ids_of(
     session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID
 ) -> list[uuid.UUID]:

@@ -63,7 +63,9 @@ class Geofence:
 def geofence(
     lat: float, lng: float, accuracy_m: float, store_lat: float, store_lng: float, radius_m: int
 ) -> Geofence:
-    return Geofence(haversine_m(lat, lng, store_lat, store_lng), accuracy_m, radius_m)
+    # Decimetre precision, as stored and reported: a fix exactly at the edge stays at the edge.
+    distance = round(haversine_m(lat, lng, store_lat, store_lng), 1)
+    return Geofence(distance, accuracy_m, radius_m)
 
 
 @dataclass(frozen=True)

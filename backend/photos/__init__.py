@@ -1,0 +1,1 @@
+"""Visit photos: validation and re-encoding of uploads (pure), later endpoints and storage."""

@@ -1,0 +1,40 @@
+import uuid
+
+from backend.errors import AppError, Conflict
+from backend.visits.rules import Geofence
+
+
+class OutsideGeofence(AppError):
+    status, code = 422, "outside_geofence"
+
+    def __init__(self, fence: Geofence) -> None:
+        super().__init__(
+            f"You are {fence.distance_m:.0f} m from the store; check in within "
+            f"{fence.radius_m} m of its door.",
+            distance_m=round(fence.distance_m, 1),
+            radius_m=fence.radius_m,
+            accuracy_m=round(fence.accuracy_m, 1),
+            effective_distance_m=round(fence.effective_m, 1),
+        )
+
+
+class VisitAlreadyOpen(AppError):
+    status, code = 409, "visit_already_open"
+
+    def __init__(self, visit_id: uuid.UUID) -> None:
+        super().__init__(
+            "You already have an open visit; submit or abandon it first.",
+            visit_id=str(visit_id),
+        )
+
+
+class VisitNotOpen(AppError):
+    status, code = 409, "visit_not_open"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"The visit is {status}, not open.", visit_status=status)
+
+
+class VisitIdConflict(Conflict):
+    def __init__(self) -> None:
+        super().__init__("A different visit was already recorded with this id.")

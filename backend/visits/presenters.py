@@ -1,0 +1,33 @@
+"""Turn a visit and what hangs off it into the API shape (server_time included)."""
+
+from backend.kit.time import utc_now
+from backend.visits.schemas import CheckIn, Trust, VisitRead, VisitRep, VisitStore
+from backend.visits.service import VisitView
+
+
+def visit_read(view: VisitView) -> VisitRead:
+    visit = view.visit
+    return VisitRead(
+        id=visit.id,
+        org_id=visit.org_id,
+        store=VisitStore.model_validate(view.store),
+        rep=VisitRep.model_validate(view.rep),
+        status=visit.status,
+        checked_in_at=visit.checked_in_at,
+        checked_out_at=visit.checked_out_at,
+        abandoned_at=visit.abandoned_at,
+        abandon_reason=visit.abandon_reason,
+        check_in=CheckIn(
+            lat=visit.check_in_lat,
+            lng=visit.check_in_lng,
+            accuracy_m=visit.check_in_accuracy_m,
+            distance_m=visit.check_in_distance_m,
+            captured_at=visit.captured_at,
+            device_time=visit.device_time,
+            server_received_at=visit.server_received_at,
+            clock_offset_s=visit.clock_offset_s,
+            queued_offline=visit.queued_offline,
+        ),
+        trust=Trust.model_validate({"score": visit.trust_score, "flags": visit.flags}),
+        server_time=utc_now(),
+    )

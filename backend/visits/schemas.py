@@ -1,0 +1,109 @@
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from backend.kit.schemas import (
+    CleanStr,
+    Latitude,
+    Longitude,
+    ResponseSchema,
+    Schema,
+    UtcDatetime,
+)
+from backend.models.visit import VisitStatus
+
+AccuracyM = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
+QrText = Annotated[
+    CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)
+]
+Reason = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class Position(Schema):
+    lat: Latitude
+    lng: Longitude
+    accuracy_m: AccuracyM
+    captured_at: UtcDatetime
+
+
+class CheckInRequest(Schema):
+    id: uuid.UUID
+    qr: QrText
+    position: Position
+    device_time: UtcDatetime
+    queued_offline: bool = False
+
+
+class AbandonRequest(Schema):
+    reason: Reason
+
+
+class VisitStore(ResponseSchema):
+    id: uuid.UUID
+    code: str
+    name: str
+    address: str
+    lat: float
+    lng: float
+    customer_type: str
+    geofence_radius_m: int
+
+
+class VisitRep(ResponseSchema):
+    id: uuid.UUID
+    username: str
+    display_name: str
+
+
+class CheckIn(ResponseSchema):
+    lat: float
+    lng: float
+    accuracy_m: float
+    distance_m: float
+    captured_at: UtcDatetime
+    device_time: UtcDatetime
+    server_received_at: UtcDatetime
+    clock_offset_s: float
+    queued_offline: bool
+
+
+class FlagRead(ResponseSchema):
+    code: str
+    weight: int
+    detail: dict[str, str]
+
+
+class Trust(ResponseSchema):
+    score: int
+    flags: list[FlagRead]
+
+
+class VisitRead(ResponseSchema):
+    id: uuid.UUID
+    org_id: uuid.UUID
+    store: VisitStore
+    rep: VisitRep
+    status: VisitStatus
+    checked_in_at: UtcDatetime
+    checked_out_at: UtcDatetime | None
+    abandoned_at: UtcDatetime | None
+    abandon_reason: str | None
+    check_in: CheckIn
+    form: dict[str, Any] | None = None
+    answers: dict[str, Any] = Field(default_factory=dict)
+    photos: dict[str, Any] = Field(default_factory=dict)
+    next_action: dict[str, Any] | None = None
+    trust: Trust
+    summary: dict[str, Any] | None = None
+    server_time: UtcDatetime
+
+
+class VisitFilters(Schema):
+    status: VisitStatus | None = None
+    rep_id: uuid.UUID | None = None
+    store_id: uuid.UUID | None = None
+    from_: datetime | None = None
+    to: datetime | None = None
+    flagged: bool | None = None

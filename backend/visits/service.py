@@ -1,0 +1,338 @@
+"""Visits: the check-in that locks position and time, reading, listing and abandoning."""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.config import Settings
+from backend.errors import Forbidden, NotFound
+from backend.events import service as events
+from backend.kit.pagination import PageParams, decode_cursor, encode_cursor, invalid_cursor
+from backend.kit.time import utc_now
+from backend.models import Store, User
+from backend.models.user import Role
+from backend.models.visit import Visit, VisitStatus
+from backend.stores import service as store_service
+from backend.teams import service as team_service
+from backend.users import service as user_service
+from backend.visits import rules
+from backend.visits.exceptions import (
+    OutsideGeofence,
+    VisitAlreadyOpen,
+    VisitIdConflict,
+    VisitNotOpen,
+)
+from backend.visits.schemas import CheckInRequest, VisitFilters
+
+STALE_AFTER = timedelta(hours=4)
+STALE_BATCH = 500
+
+
+@dataclass(frozen=True)
+class VisitView:
+    visit: Visit
+    store: Store
+    rep: User
+
+
+def fingerprint(data: CheckInRequest) -> bytes:
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+async def check_in(
+    session: AsyncSession, settings: Settings, principal: Principal, data: CheckInRequest
+) -> tuple[VisitView, bool]:
+    """Start a visit at the store whose door code was scanned. Returns (view, created)."""
+    if principal.role != Role.rep:
+        raise Forbidden("Only reps check in to visits.")
+    digest = fingerprint(data)
+    replay = await _replayed(session, principal, data.id, digest)
+    if replay is not None:
+        return replay, False
+
+    server_received_at = utc_now()
+    store = await store_service.verify_qr(session, settings, principal.org_id, data.qr)
+    position = data.position
+    fence = rules.geofence(
+        position.lat,
+        position.lng,
+        position.accuracy_m,
+        store.lat,
+        store.lng,
+        store.geofence_radius_m,
+    )
+    if not fence.inside and not data.queued_offline:
+        raise OutsideGeofence(fence)
+    timing = rules.check_in_time(position.captured_at, data.device_time, server_received_at)
+    facts = rules.CheckInFacts(
+        lat=position.lat,
+        lng=position.lng,
+        fence=fence,
+        time=timing,
+        captured_at=position.captured_at,
+        device_time=data.device_time,
+        queued_offline=data.queued_offline,
+        previous=await _previous_check_in(session, principal, timing.checked_in_at),
+        same_store_same_day=await _visited_same_day(
+            session, settings, principal, store.id, timing.checked_in_at
+        ),
+    )
+    flags = rules.check_in_flags(facts)
+    values = {
+        "id": data.id,
+        "org_id": principal.org_id,
+        "store_id": store.id,
+        "rep_id": principal.user_id,
+        "status": VisitStatus.open,
+        "checked_in_at": timing.checked_in_at,
+        "check_in_lat": position.lat,
+        "check_in_lng": position.lng,
+        "check_in_accuracy_m": position.accuracy_m,
+        "check_in_distance_m": round(fence.distance_m, 1),
+        "captured_at": position.captured_at,
+        "device_time": data.device_time,
+        "server_received_at": server_received_at,
+        "clock_offset_s": timing.clock_offset.total_seconds(),
+        "queued_offline": data.queued_offline,
+        "check_in_fingerprint": digest,
+        "trust_score": rules.trust_score(flags),
+        "flags": [flag.as_dict() for flag in flags],
+    }
+    inserted = await session.scalar(
+        insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)
+    )
+    if inserted is None:
+        # Lost a race: the same check-in replayed concurrently, or another visit is open.
+        replay = await _replayed(session, principal, data.id, digest)
+        if replay is not None:
+            return replay, False
+        raise VisitAlreadyOpen(await _open_visit_id(session, principal) or data.id)
+    visit = await session.get_one(Visit, data.id)
+    await events.record(
+        session,
+        org_id=principal.org_id,
+        type="visit.checked_in",
+        subject_type="visit",
+        subject_id=visit.id,
+        actor_id=principal.user_id,
+        payload={
+            "store_id": str(store.id),
+            "trust_score": visit.trust_score,
+            "flags": [f.code for f in flags],
+        },
+    )
+    rep = await user_service.get_user(session, principal.org_id, principal.user_id)
+    return VisitView(visit, store, rep), True
+
+
+async def _replayed(
+    session: AsyncSession, principal: Principal, visit_id: uuid.UUID, digest: bytes
+) -> VisitView | None:
+    existing = await session.get(Visit, visit_id, populate_existing=True)
+    if existing is None:
+        open_id = await _open_visit_id(session, principal)
+        if open_id is not None:
+            raise VisitAlreadyOpen(open_id)
+        return None
+    if existing.org_id != principal.org_id or existing.rep_id != principal.user_id:
+        raise VisitIdConflict()
+    if existing.check_in_fingerprint != digest:
+        raise VisitIdConflict()
+    return await _view(session, existing)
+
+
+async def _open_visit_id(session: AsyncSession, principal: Principal) -> uuid.UUID | None:
+    return await session.scalar(
+        select(Visit.id).where(
+            Visit.org_id == principal.org_id,
+            Visit.rep_id == principal.user_id,
+            Visit.status == VisitStatus.open,
+        )
+    )
+
+
+async def _previous_check_in(
+    session: AsyncSession, principal: Principal, before: datetime
+) -> rules.PreviousCheckIn | None:
+    row = (
+        await session.execute(
+            select(Visit.check_in_lat, Visit.check_in_lng, Visit.checked_in_at)
+            .where(
+                Visit.org_id == principal.org_id,
+                Visit.rep_id == principal.user_id,
+                Visit.checked_in_at <= before,
+            )
+            .order_by(Visit.checked_in_at.desc())
+            .limit(1)
+        )
+    ).first()
+    return rules.PreviousCheckIn(row[0], row[1], row[2]) if row else None
+
+
+async def _visited_same_day(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    store_id: uuid.UUID,
+    at: datetime,
+) -> bool:
+    zone = ZoneInfo(settings.timezone)
+    local = at.astimezone(zone)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+    found = await session.scalar(
+        select(Visit.id)
+        .where(
+            Visit.org_id == principal.org_id,
+            Visit.rep_id == principal.user_id,
+            Visit.store_id == store_id,
+            Visit.checked_in_at >= start,
+            Visit.checked_in_at < end,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _visible(principal: Principal) -> Select[Visit]:
+    stmt = select(Visit).where(Visit.org_id == principal.org_id)
+    if principal.role == Role.rep:
+        return stmt.where(Visit.rep_id == principal.user_id)
+    if principal.role == Role.supervisor:
+        return stmt.where(
+            Visit.rep_id.in_(team_service.supervised_rep_ids(principal.org_id, principal.user_id))
+        )
+    return stmt
+
+
+async def get_visit(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> VisitView:
+    visit = await session.scalar(_visible(principal).where(Visit.id == visit_id))
+    if visit is None:
+        raise NotFound("No such visit.")
+    return await _view(session, visit)
+
+
+async def list_visits(
+    session: AsyncSession, principal: Principal, filters: VisitFilters, page: PageParams
+) -> tuple[list[VisitView], str | None]:
+    stmt = _visible(principal)
+    if filters.status is not None:
+        stmt = stmt.where(Visit.status == filters.status)
+    if filters.rep_id is not None:
+        stmt = stmt.where(Visit.rep_id == filters.rep_id)
+    if filters.store_id is not None:
+        stmt = stmt.where(Visit.store_id == filters.store_id)
+    if filters.from_ is not None:
+        stmt = stmt.where(Visit.checked_in_at >= filters.from_)
+    if filters.to is not None:
+        stmt = stmt.where(Visit.checked_in_at < filters.to)
+    if filters.flagged is not None:
+        stmt = stmt.where(Visit.trust_score < 100 if filters.flagged else Visit.trust_score == 100)
+    if page.cursor:
+        at_iso, id_str = decode_cursor(page.cursor, (str, str))
+        after_at, after_id = _parse_cursor(at_iso, id_str)
+        stmt = stmt.where(
+            or_(
+                Visit.checked_in_at < after_at,
+                and_(Visit.checked_in_at == after_at, Visit.id < after_id),
+            )
+        )
+    rows = (
+        await session.scalars(
+            stmt.order_by(Visit.checked_in_at.desc(), Visit.id.desc()).limit(page.limit + 1)
+        )
+    ).all()
+    more = len(rows) > page.limit
+    visits = rows[: page.limit]
+    cursor = (
+        encode_cursor([visits[-1].checked_in_at.isoformat(), str(visits[-1].id)]) if more else None
+    )
+    return await _views(session, visits), cursor
+
+
+def _parse_cursor(at_iso: str, id_str: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at = datetime.fromisoformat(at_iso)
+        return at, uuid.UUID(id_str)
+    except ValueError as exc:
+        raise invalid_cursor() from exc
+
+
+async def abandon(
+    session: AsyncSession, principal: Principal, visit_id: uuid.UUID, reason: str
+) -> VisitView:
+    view = await get_visit(session, principal, visit_id)
+    visit = view.visit
+    if visit.rep_id != principal.user_id:
+        raise Forbidden("Only the rep on the visit can abandon it.")
+    if visit.status != VisitStatus.open:
+        if visit.status == VisitStatus.abandoned and visit.abandon_reason == reason:
+            return view
+        raise VisitNotOpen(visit.status)
+    visit.status = VisitStatus.abandoned
+    visit.abandoned_at = utc_now()
+    visit.abandon_reason = reason
+    await session.flush()
+    await events.record(
+        session,
+        org_id=visit.org_id,
+        type="visit.abandoned",
+        subject_type="visit",
+        subject_id=visit.id,
+        actor_id=principal.user_id,
+        payload={"reason": reason, "by": "rep"},
+    )
+    return view
+
+
+async def abandon_stale_visits(
+    session: AsyncSession, now: datetime, batch: int = STALE_BATCH
+) -> int:
+    """Abandon visits open longer than 4 hours; rows are claimed with SKIP LOCKED."""
+    stale = (
+        await session.scalars(
+            select(Visit)
+            .where(Visit.status == VisitStatus.open, Visit.checked_in_at < now - STALE_AFTER)
+            .order_by(Visit.checked_in_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for visit in stale:
+        visit.status = VisitStatus.abandoned
+        visit.abandoned_at = now
+        visit.abandon_reason = "auto: open for more than 4 hours"
+        await events.record(
+            session,
+            org_id=visit.org_id,
+            type="visit.abandoned",
+            subject_type="visit",
+            subject_id=visit.id,
+            actor_id=None,
+            payload={"reason": visit.abandon_reason, "by": "scheduler"},
+        )
+    await session.flush()
+    return len(stale)
+
+
+async def _view(session: AsyncSession, visit: Visit) -> VisitView:
+    return (await _views(session, [visit]))[0]
+
+
+async def _views(session: AsyncSession, visits: Sequence[Visit]) -> list[VisitView]:
+    if not visits:
+        return []
+    org_id = visits[0].org_id
+    stores = await store_service.stores_by_id(session, org_id, {v.store_id for v in visits})
+    reps = await user_service.users_by_id(session, org_id, {v.rep_id for v in visits})
+    return [VisitView(v, stores[v.store_id], reps[v.rep_id]) for v in visits]

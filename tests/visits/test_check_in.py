@@ -1,0 +1,253 @@
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.db import session_scope
+from backend.kit.time import utc_now
+from backend.models import Event, Visit
+from tests.conftest import World
+from tests.visits.conftest import STORE_LAT, Field, north
+
+
+def flag_codes(visit: dict[str, Any]) -> set[str]:
+    return {flag["code"] for flag in visit["trust"]["flags"]}
+
+
+async def visit_count(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    async with session_scope(sessionmaker) as session:
+        return int(await session.scalar(select(func.count()).select_from(Visit)) or 0)
+
+
+async def test_honest_check_in(field: Field) -> None:
+    store = await field.store()
+    response = await field.check_in(field.check_in_body(store, lat=north(20)))
+    assert response.status_code == 201, response.text
+    visit = response.json()
+    assert visit["status"] == "open"
+    assert visit["store"]["id"] == store["id"]
+    assert visit["rep"]["id"] == str(field.org.rep.id)
+    assert visit["trust"] == {"score": 100, "flags": []}
+    assert visit["check_in"]["distance_m"] == pytest.approx(20, abs=1)
+    assert visit["server_time"].endswith("Z")
+    fetched = await field.client.get(f"/api/v1/visits/{visit['id']}", headers=field.org.rep.headers)
+    assert fetched.json()["checked_in_at"] == visit["checked_in_at"]
+
+
+async def test_forged_rotated_and_foreign_codes_make_no_visit(
+    field: Field, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    store = await field.store()
+    other = await world.org()
+    foreign_store = await Field(field.client, other).store()
+    body = field.check_in_body(store)
+    token = store["qr_url"].rsplit("/", 1)[1]
+    forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    rotated = await field.client.post(
+        f"/api/v1/stores/{store['id']}/qr/rotate", headers=field.org.admin.headers
+    )
+    assert rotated.status_code == 200
+    for qr in (forged, token[:10], store["qr_url"], foreign_store["qr_url"], "hello"):
+        response = await field.check_in({**body, "id": str(uuid.uuid4()), "qr": qr})
+        assert response.status_code == 422, (qr, response.text)
+        assert response.json()["code"] == "invalid_qr"
+    assert await visit_count(sessionmaker) == 0
+    fresh = await field.check_in({**body, "qr": rotated.json()["qr_url"]})
+    assert fresh.status_code == 201
+
+
+async def test_geofence_edges_online_and_offline(field: Field) -> None:
+    store = await field.store(geofence_radius_m=150)
+    at_edge = field.check_in_body(store, lat=north(250), accuracy_m=100)
+    accepted = await field.check_in(at_edge)
+    assert accepted.status_code == 201, accepted.text
+    await field.client.post(
+        f"/api/v1/visits/{accepted.json()['id']}/abandon",
+        json={"reason": "test"},
+        headers=field.org.rep.headers,
+    )
+    beyond = field.check_in_body(store, lat=north(251), accuracy_m=100)
+    refused = await field.check_in(beyond)
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["code"] == "outside_geofence"
+    assert problem["radius_m"] == 150
+    assert problem["accuracy_m"] == 100
+    assert problem["distance_m"] == pytest.approx(251, abs=0.2)
+
+    offline = await field.check_in({**beyond, "queued_offline": True})
+    assert offline.status_code == 201
+    assert flag_codes(offline.json()) == {"outside_geofence", "queued_offline", "repeat_same_day"}
+
+
+async def test_low_accuracy_is_flagged(field: Field) -> None:
+    store = await field.store()
+    response = await field.check_in(field.check_in_body(store, accuracy_m=150))
+    assert response.status_code == 201
+    assert "low_accuracy" in flag_codes(response.json())
+
+
+@pytest.mark.parametrize("skew", [timedelta(hours=2), timedelta(days=-1)])
+async def test_wrong_phone_clock_on_an_offline_check_in_is_corrected(
+    field: Field, skew: timedelta
+) -> None:
+    store = await field.store()
+    truth = utc_now() - timedelta(minutes=40)
+    body = field.check_in_body(
+        store,
+        captured_at=truth + skew,
+        device_time=utc_now() + skew,
+        queued_offline=True,
+    )
+    response = await field.check_in(body)
+    assert response.status_code == 201, response.text
+    visit = response.json()
+    from datetime import datetime
+
+    checked_in_at = datetime.fromisoformat(visit["checked_in_at"])
+    assert abs((checked_in_at - truth).total_seconds()) < 5
+    assert "clock_skew" in flag_codes(visit)
+    assert visit["check_in"]["clock_offset_s"] == pytest.approx(-skew.total_seconds(), abs=5)
+
+
+async def test_fifty_km_in_ten_minutes_is_impossible_travel(field: Field) -> None:
+    far = await field.store(lat=north(-50_000))
+    near = await field.store()
+    first = field.check_in_body(
+        far, captured_at=utc_now() - timedelta(minutes=10), queued_offline=True
+    )
+    response = await field.check_in(first)
+    assert response.status_code == 201
+    assert "impossible_travel" not in flag_codes(response.json())
+    await field.client.post(
+        f"/api/v1/visits/{response.json()['id']}/abandon",
+        json={"reason": "next store"},
+        headers=field.org.rep.headers,
+    )
+    second = await field.check_in(field.check_in_body(near))
+    assert second.status_code == 201
+    assert "impossible_travel" in flag_codes(second.json())
+
+
+async def test_one_open_visit_per_rep(field: Field) -> None:
+    store = await field.store()
+    first = await field.check_in(field.check_in_body(store))
+    second = await field.check_in(field.check_in_body(store))
+    assert second.status_code == 409
+    assert second.json()["code"] == "visit_already_open"
+    assert second.json()["visit_id"] == first.json()["id"]
+    # Another rep is not blocked.
+    other = await field.check_in(field.check_in_body(store), field.org.other_rep)
+    assert other.status_code == 201
+
+
+async def test_replay_returns_the_same_visit_and_a_changed_body_conflicts(field: Field) -> None:
+    store = await field.store()
+    body = field.check_in_body(store)
+    first = await field.check_in(body)
+    again = await field.check_in(body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["checked_in_at"] == first.json()["checked_in_at"]
+    changed = {**body, "position": {**body["position"], "lat": north(5)}}
+    conflict = await field.check_in(changed)
+    assert conflict.status_code == 409
+    assert conflict.json()["code"] == "conflict"
+    # Another rep replaying my id cannot take it over.
+    stolen = await field.check_in(body, field.org.other_rep)
+    assert stolen.status_code == 409
+
+
+async def test_replay_storm_makes_one_visit(
+    field: Field, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    store = await field.store()
+    body = field.check_in_body(store)
+    gate = asyncio.Semaphore(20)
+
+    async def send() -> int:
+        async with gate:
+            return (await field.check_in(body)).status_code
+
+    statuses = await asyncio.gather(*(send() for _ in range(200)))
+    assert sorted(set(statuses)) == [200, 201]
+    assert statuses.count(201) == 1
+    assert await visit_count(sessionmaker) == 1
+
+
+async def test_the_database_refuses_changes_to_the_check_in(
+    field: Field, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    store = await field.store()
+    visit_id = (await field.check_in(field.check_in_body(store))).json()["id"]
+    for column, value in (
+        ("checked_in_at", "now() - interval '1 day'"),
+        ("check_in_lat", "0"),
+        ("store_id", "gen_random_uuid()"),
+    ):
+        with pytest.raises(DBAPIError, match="locked"):
+            async with session_scope(sessionmaker) as session:
+                await session.execute(
+                    text(f"UPDATE visits SET {column} = {value} WHERE id = :id"),  # noqa: S608
+                    {"id": visit_id},
+                )
+    async with session_scope(sessionmaker) as session:
+        await session.execute(
+            text("UPDATE visits SET trust_score = 90 WHERE id = :id"), {"id": visit_id}
+        )
+
+
+async def test_abandon_by_the_rep_with_a_reason(field: Field) -> None:
+    store = await field.store()
+    visit_id = (await field.check_in(field.check_in_body(store))).json()["id"]
+    other = await field.client.post(
+        f"/api/v1/visits/{visit_id}/abandon",
+        json={"reason": "x"},
+        headers=field.org.other_rep.headers,
+    )
+    assert other.status_code == 404
+    missing_reason = await field.client.post(
+        f"/api/v1/visits/{visit_id}/abandon", json={"reason": " "}, headers=field.org.rep.headers
+    )
+    assert missing_reason.status_code == 422
+    done = await field.client.post(
+        f"/api/v1/visits/{visit_id}/abandon",
+        json={"reason": "店门关闭"},
+        headers=field.org.rep.headers,
+    )
+    assert done.status_code == 200
+    assert done.json()["status"] == "abandoned"
+    assert done.json()["abandon_reason"] == "店门关闭"
+    again = await field.client.post(
+        f"/api/v1/visits/{visit_id}/abandon",
+        json={"reason": "other"},
+        headers=field.org.rep.headers,
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "visit_not_open"
+    # After abandoning, a new visit can start.
+    assert (await field.check_in(field.check_in_body(store))).status_code == 201
+
+
+async def test_check_in_writes_an_event(
+    field: Field, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    store = await field.store()
+    visit_id = (await field.check_in(field.check_in_body(store))).json()["id"]
+    async with session_scope(sessionmaker) as session:
+        types = (
+            await session.scalars(select(Event.type).where(Event.subject_id == uuid.UUID(visit_id)))
+        ).all()
+    assert types == ["visit.checked_in"]
+
+
+async def test_only_reps_check_in(field: Field) -> None:
+    store = await field.store()
+    response = await field.check_in(field.check_in_body(store), field.org.supervisor)
+    assert response.status_code == 403
+    assert STORE_LAT
