@@ -3,6 +3,7 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -36,11 +37,24 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+# Two replicas starting together (or `serve` beside a CLI command) must not migrate at once:
+# the second waits on this session-level advisory lock, then finds nothing left to do.
+MIGRATION_LOCK = 0x646F6F7273746570  # "doorstep"
+
+
 async def _run_async() -> None:
     engine = create_async_engine(_url())
     async with engine.connect() as connection:
-        await connection.run_sync(_run)
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
         await connection.commit()
+        try:
+            await connection.run_sync(_run)
+            await connection.commit()
+        finally:
+            await connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK}
+            )
+            await connection.commit()
     await engine.dispose()
 
 

@@ -1,3 +1,5 @@
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,9 +24,15 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresForTests]:
-    with test_postgres(tmp_path_factory.mktemp("pg")) as server:
-        yield server
+def postgres() -> Iterator[PostgresForTests]:
+    # Not under pytest's tmp_path: a concurrent pytest run prunes and re-permissions that tree,
+    # which would pull the cluster's files from under the database server.
+    directory = Path(tempfile.mkdtemp(prefix="doorstep-test-pg-"))
+    try:
+        with test_postgres(directory) as server:
+            yield server
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

