@@ -13,6 +13,7 @@ from backend.config import Settings, get_settings
 from backend.db import create_engine, create_sessionmaker, open_database
 from backend.errors import install_error_handlers
 from backend.forms.endpoints import router as forms_router
+from backend.kit.storage import build_storage
 from backend.ops.endpoints import router as ops_router
 from backend.ops.logging import configure_logging
 from backend.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -42,7 +43,12 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         engine = create_engine(database.url, settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        scheduler = build_scheduler(app.state.sessionmaker) if settings.scheduler_enabled else None
+        storage = build_storage(settings)
+        await storage.start()
+        app.state.storage = storage
+        scheduler = (
+            build_scheduler(app.state.sessionmaker, storage) if settings.scheduler_enabled else None
+        )
         if scheduler is not None:
             scheduler.start()
         try:
@@ -50,6 +56,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await storage.close()
             await engine.dispose()
             database.close()
 

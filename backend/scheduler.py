@@ -4,10 +4,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.auth import jobs as auth_jobs
+from backend.kit.storage import Storage
 from backend.visits import jobs as visit_jobs
 
+# A temp file older than this belongs to a write that died (a live one takes milliseconds).
+TEMP_FILE_MAX_AGE_S = 3600
 
-def build_scheduler(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:
+
+def build_scheduler(
+    sessionmaker: async_sessionmaker[AsyncSession], storage: Storage
+) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         auth_jobs.purge_refresh_tokens,
@@ -24,6 +30,15 @@ def build_scheduler(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOSc
         minutes=5,
         args=[sessionmaker],
         id="visits.abandon_stale",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        storage.sweep_temp_files,
+        "interval",
+        hours=1,
+        args=[TEMP_FILE_MAX_AGE_S],
+        id="storage.sweep_temp_files",
         max_instances=1,
         coalesce=True,
     )

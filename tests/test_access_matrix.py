@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from backend.kit.time import utc_now
 from tests.conftest import Org, World
+from tests.photos.images import encode, synthetic_photo
 
 ADMIN, SUPERVISOR, REP = "admin", "supervisor", "rep"
 EVERYONE = frozenset({ADMIN, SUPERVISOR, REP})
@@ -117,6 +118,24 @@ async def fresh_store_for_check_in(ctx: Context) -> dict[str, str]:
 
 async def open_visit_param(ctx: Context) -> dict[str, str]:
     return {"visit_id": await ctx.open_visit()}
+
+
+SMALL_JPEG = encode(synthetic_photo(3, (320, 240)), "JPEG", quality=80)
+
+
+async def photo_upload_params(ctx: Context) -> dict[str, str]:
+    return {"visit_id": await ctx.open_visit(), "kind": "storefront"}
+
+
+async def photo_params(ctx: Context) -> dict[str, str]:
+    params = await photo_upload_params(ctx)
+    response = await ctx.client.put(
+        "/api/v1/visits/{visit_id}/photos/{kind}".format(**params),
+        files={"file": ("p.jpg", SMALL_JPEG, "image/jpeg")},
+        headers=ctx.org.rep.headers,
+    )
+    assert response.status_code == 201, response.text
+    return params
 
 
 def check_in_body(ctx: Context, params: dict[str, str]) -> dict[str, Any]:
@@ -231,6 +250,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/visits/{visit_id}/abandon"): Rule(
         frozenset({REP}), params=open_visit_param, body=lambda ctx, p: {"reason": "门店关门"}
     ),
+    ("PUT", "/api/v1/visits/{visit_id}/photos/{kind}"): Rule(
+        frozenset({REP}), params=photo_upload_params, files=True, body=lambda ctx, p: {}
+    ),
+    ("GET", "/api/v1/visits/{visit_id}/photos/{kind}"): Rule(EVERYONE, params=photo_params),
+    ("GET", "/api/v1/visits/{visit_id}/photos/{kind}/thumb"): Rule(EVERYONE, params=photo_params),
     ("GET", "/healthz"): Rule(EVERYONE, public=True),
     ("GET", "/readyz"): Rule(EVERYONE, public=True),
     ("GET", "/metrics"): Rule(EVERYONE, public=True),
@@ -268,7 +292,11 @@ async def _call(
         return await client.request(method, url, data=body, headers=headers)
     if rule.files:
         assert body is not None
-        files = {"file": ("stores.csv", str(body["csv"]).encode(), "text/csv")}
+        files = (
+            {"file": ("stores.csv", str(body["csv"]).encode(), "text/csv")}
+            if "csv" in body
+            else {"file": ("photo.jpg", SMALL_JPEG, "image/jpeg")}
+        )
         return await client.request(method, url, files=files, headers=headers)
     return await client.request(method, url, json=body, headers=headers)
 

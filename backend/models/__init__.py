@@ -6,6 +6,8 @@ from backend.models.event import Event
 from backend.models.login_name import LoginName
 from backend.models.login_throttle import LoginThrottle
 from backend.models.organization import Organization
+from backend.models.photo import Photo, PhotoKind
+from backend.models.photo_hash_band import PhotoHashBand
 from backend.models.refresh_token import RefreshToken
 from backend.models.store import Store
 from backend.models.team import Team
@@ -20,6 +22,9 @@ __all__ = [
     "LoginName",
     "LoginThrottle",
     "Organization",
+    "Photo",
+    "PhotoHashBand",
+    "PhotoKind",
     "RefreshToken",
     "Role",
     "Store",

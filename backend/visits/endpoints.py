@@ -1,16 +1,24 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
 from backend.auth.dependencies import AnyUser, SettingsDep
-from backend.kit.deps import SessionDep
+from backend.kit.deps import SessionDep, StorageDep
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.schemas import UtcDatetime
+from backend.models.photo import PhotoKind
 from backend.models.visit import VisitStatus
+from backend.photos.processing import read_limited
 from backend.visits import service
-from backend.visits.presenters import visit_read
-from backend.visits.schemas import AbandonRequest, CheckInRequest, VisitFilters, VisitRead
+from backend.visits.presenters import photo_read, visit_read
+from backend.visits.schemas import (
+    AbandonRequest,
+    CheckInRequest,
+    PhotoRead,
+    VisitFilters,
+    VisitRead,
+)
 
 router = APIRouter(prefix="/api/v1/visits", tags=["visits"])
 
@@ -65,3 +73,83 @@ async def abandon(
     session: SessionDep, principal: AnyUser, visit_id: uuid.UUID, body: AbandonRequest
 ) -> VisitRead:
     return visit_read(await service.abandon(session, principal, visit_id, body.reason))
+
+
+@router.put(
+    "/{visit_id}/photos/{kind}",
+    operation_id="visits_put_photo",
+    summary="Add or replace one of the visit's three photos",
+    response_model=PhotoRead,
+    responses={201: {"description": "A new or replaced photo"}},
+)
+async def put_photo(
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    principal: AnyUser,
+    visit_id: uuid.UUID,
+    kind: PhotoKind,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or HEIC; at most 10 MiB")],
+    response: Response,
+) -> PhotoRead:
+    data = await read_limited(file)
+    photo, changed = await service.put_photo(
+        session, settings, storage, principal, visit_id, kind, data
+    )
+    response.status_code = status.HTTP_201_CREATED if changed else status.HTTP_200_OK
+    return photo_read(photo)
+
+
+def _image_response(data: bytes, etag: str) -> Response:
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=86400",
+            "ETag": f'"{etag}"',
+        },
+    )
+
+
+_IMAGE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}}, "description": "The stored JPEG"}
+}
+
+
+@router.get(
+    "/{visit_id}/photos/{kind}",
+    operation_id="visits_get_photo",
+    response_class=Response,
+    responses=_IMAGE,
+)
+async def get_photo(
+    session: SessionDep,
+    storage: StorageDep,
+    principal: AnyUser,
+    visit_id: uuid.UUID,
+    kind: PhotoKind,
+) -> Response:
+    data, etag = await service.photo_file(
+        session, storage, principal, visit_id, kind, thumbnail=False
+    )
+    return _image_response(data, etag)
+
+
+@router.get(
+    "/{visit_id}/photos/{kind}/thumb",
+    operation_id="visits_get_photo_thumb",
+    response_class=Response,
+    responses=_IMAGE,
+)
+async def get_photo_thumb(
+    session: SessionDep,
+    storage: StorageDep,
+    principal: AnyUser,
+    visit_id: uuid.UUID,
+    kind: PhotoKind,
+) -> Response:
+    data, etag = await service.photo_file(
+        session, storage, principal, visit_id, kind, thumbnail=True
+    )
+    return _image_response(data, etag + "-thumb")

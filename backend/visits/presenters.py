@@ -1,8 +1,25 @@
 """Turn a visit and what hangs off it into the API shape (server_time included)."""
 
 from backend.kit.time import utc_now
-from backend.visits.schemas import CheckIn, Trust, VisitRead, VisitRep, VisitStore
+from backend.models import Photo
+from backend.visits.schemas import CheckIn, PhotoRead, Trust, VisitRead, VisitRep, VisitStore
 from backend.visits.service import VisitView
+
+
+def photo_read(photo: Photo) -> PhotoRead:
+    url = f"/api/v1/visits/{photo.visit_id}/photos/{photo.kind.value}"
+    return PhotoRead(
+        kind=photo.kind.value,
+        sha256=photo.sha256.hex(),
+        width=photo.width,
+        height=photo.height,
+        bytes=photo.bytes,
+        url=url,
+        thumb_url=f"{url}/thumb",
+        flags=photo.flags,
+        captured_at=photo.captured_at,
+        taken_at=photo.taken_at,
+    )
 
 
 def visit_read(view: VisitView) -> VisitRead:
@@ -28,6 +45,7 @@ def visit_read(view: VisitView) -> VisitRead:
             clock_offset_s=visit.clock_offset_s,
             queued_offline=visit.queued_offline,
         ),
+        photos={kind.value: photo_read(photo) for kind, photo in view.photos.items()},
         trust=Trust.model_validate({"score": visit.trust_score, "flags": visit.flags}),
         server_time=utc_now(),
     )

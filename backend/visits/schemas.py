@@ -73,11 +73,25 @@ class FlagRead(ResponseSchema):
     code: str
     weight: int
     detail: dict[str, str]
+    kind: str | None = None  # for photo flags: which photo
 
 
 class Trust(ResponseSchema):
     score: int
     flags: list[FlagRead]
+
+
+class PhotoRead(ResponseSchema):
+    kind: str
+    sha256: str
+    width: int
+    height: int
+    bytes: int
+    url: str
+    thumb_url: str
+    flags: list[dict[str, Any]]
+    captured_at: UtcDatetime | None
+    taken_at: UtcDatetime
 
 
 class VisitRead(ResponseSchema):
@@ -93,7 +107,7 @@ class VisitRead(ResponseSchema):
     check_in: CheckIn
     form: dict[str, Any] | None = None
     answers: dict[str, Any] = Field(default_factory=dict)
-    photos: dict[str, Any] = Field(default_factory=dict)
+    photos: dict[str, PhotoRead] = Field(default_factory=dict)
     next_action: dict[str, Any] | None = None
     trust: Trust
     summary: dict[str, Any] | None = None

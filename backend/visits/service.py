@@ -4,7 +4,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,11 +16,14 @@ from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.errors import Forbidden, NotFound
 from backend.events import service as events
+from backend.kit.fonts import cjk_font_path
 from backend.kit.pagination import PageParams, decode_cursor, encode_cursor, invalid_cursor
+from backend.kit.storage import Storage
 from backend.kit.time import utc_now
-from backend.models import Store, User
+from backend.models import Photo, PhotoKind, Store, User
 from backend.models.user import Role
 from backend.models.visit import Visit, VisitStatus
+from backend.photos import service as photo_service
 from backend.stores import service as store_service
 from backend.teams import service as team_service
 from backend.users import service as user_service
@@ -37,11 +40,16 @@ STALE_AFTER = timedelta(hours=4)
 STALE_BATCH = 500
 
 
+# A photo may be added or replaced while the rep is at the store or reworking a rejection.
+PHOTO_EDITABLE = (VisitStatus.open, VisitStatus.rejected)
+
+
 @dataclass(frozen=True)
 class VisitView:
     visit: Visit
     store: Store
     rep: User
+    photos: dict[PhotoKind, Photo] = field(default_factory=dict)
 
 
 def fingerprint(data: CheckInRequest) -> bytes:
@@ -333,6 +341,120 @@ async def _views(session: AsyncSession, visits: Sequence[Visit]) -> list[VisitVi
     if not visits:
         return []
     org_id = visits[0].org_id
+    visit_ids = {v.id for v in visits}
     stores = await store_service.stores_by_id(session, org_id, {v.store_id for v in visits})
     reps = await user_service.users_by_id(session, org_id, {v.rep_id for v in visits})
-    return [VisitView(v, stores[v.store_id], reps[v.rep_id]) for v in visits]
+    photos = await photo_service.photos_of(session, org_id, visit_ids)
+    return [VisitView(v, stores[v.store_id], reps[v.rep_id], photos[v.id]) for v in visits]
+
+
+async def put_photo(
+    session: AsyncSession,
+    settings: Settings,
+    storage: Storage,
+    principal: Principal,
+    visit_id: uuid.UUID,
+    kind: PhotoKind,
+    data: bytes,
+) -> tuple[Photo, bool]:
+    """Add or replace one of the visit's three photos. Returns (photo, changed).
+
+    The visit row is locked for the duration, so replays of the same upload queue up and find
+    the photo already stored (same bytes: nothing is processed twice).
+    """
+    visit = await _visit_for_rep_update(session, principal, visit_id)
+    digest = photo_service.upload_digest(data)
+    existing = await photo_service.current_photo(session, visit.org_id, visit.id, kind)
+    if existing is not None and existing.original_sha256 == digest:
+        return existing, False
+    if visit.status not in PHOTO_EDITABLE:
+        raise VisitNotOpen(visit.status)
+    view = await _view(session, visit)
+    processed = await photo_service.process(
+        data, _watermark_lines(settings, view), cjk_font_path(settings)
+    )
+    duplicates = await photo_service.find_duplicates(
+        session,
+        visit.org_id,
+        phash=processed.phash,
+        original_sha256=digest,
+        exclude_visit_id=visit.id,
+    )
+    flags = (
+        [rules.duplicate_photo_flag(kind.value, duplicates[0].taken_at, duplicates[0].distance)]
+        if duplicates
+        else []
+    )
+    flag_dicts = [
+        {**flag.as_dict(), "kind": kind.value, "other_visit_id": str(duplicates[0].visit_id)}
+        for flag in flags
+    ]
+    photo = await photo_service.save(
+        session,
+        storage,
+        org_id=visit.org_id,
+        visit_id=visit.id,
+        kind=kind,
+        processed=processed,
+        flags=flag_dicts,
+    )
+    _replace_photo_flags(visit, kind, flag_dicts)
+    await session.flush()
+    await events.record(
+        session,
+        org_id=visit.org_id,
+        type="visit.photo_added" if existing is None else "visit.photo_replaced",
+        subject_type="visit",
+        subject_id=visit.id,
+        actor_id=principal.user_id,
+        payload={
+            "kind": kind.value,
+            "sha256": processed.sha256,
+            "duplicate_of": [str(d.photo_id) for d in duplicates[:5]],
+        },
+    )
+    return photo, True
+
+
+def _replace_photo_flags(visit: Visit, kind: PhotoKind, flags: list[dict[str, object]]) -> None:
+    kept = [f for f in visit.flags if f.get("kind") != kind.value]
+    visit.flags = kept + flags
+    visit.trust_score = max(0, 100 - sum(int(f["weight"]) for f in visit.flags))
+
+
+def _watermark_lines(settings: Settings, view: VisitView) -> list[str]:
+    zone = ZoneInfo(settings.timezone)
+    local = view.visit.checked_in_at.astimezone(zone)
+    offset = local.utcoffset() or timedelta(0)
+    hours = offset.total_seconds() / 3600
+    stamp = f"{local:%Y-%m-%d %H:%M} (UTC{hours:+g})"
+    return [view.store.name, f"{view.rep.display_name} · {stamp}"]
+
+
+async def _visit_for_rep_update(
+    session: AsyncSession, principal: Principal, visit_id: uuid.UUID
+) -> Visit:
+    visit = await session.scalar(_visible(principal).where(Visit.id == visit_id).with_for_update())
+    if visit is None:
+        raise NotFound("No such visit.")
+    if visit.rep_id != principal.user_id:
+        raise Forbidden("Only the rep on the visit can change it.")
+    return visit
+
+
+async def photo_file(
+    session: AsyncSession,
+    storage: Storage,
+    principal: Principal,
+    visit_id: uuid.UUID,
+    kind: PhotoKind,
+    *,
+    thumbnail: bool,
+) -> tuple[bytes, str]:
+    """The stored photo (or its thumbnail) and its ETag, for users allowed to see the visit."""
+    view = await get_visit(session, principal, visit_id)
+    photo = view.photos.get(kind)
+    if photo is None:
+        raise NotFound("The visit has no photo of that kind.")
+    data = await photo_service.read_file(storage, photo, thumbnail=thumbnail)
+    return data, photo.sha256.hex()
