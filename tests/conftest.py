@@ -19,6 +19,7 @@ from backend.orgs import service as org_service
 from backend.users import service as user_service
 from backend.users.schemas import UserCreate
 from tests.db import PostgresForTests, test_postgres
+from tests.s3 import s3_endpoint  # noqa: F401  (a shared session fixture)
 
 PASSWORD = "correct-horse-battery"
 

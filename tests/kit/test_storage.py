@@ -5,17 +5,13 @@ The S3 server is moto's server mode, started here as a subprocess on a free loop
 
 import asyncio
 import os
-import socket
 import stat
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from backend.config import Environment, Settings, StorageBackend
@@ -29,52 +25,7 @@ from backend.kit.storage import (
     build_storage,
     validate_key,
 )
-
-ACCESS_KEY = "testing-access-key"
-SECRET_KEY = "testing-secret-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto in server mode, on loopback only, for the whole session."""
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"moto server exited with {proc.returncode}")
-            try:
-                httpx.get(url + "/moto-api/", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start within 30 s") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+from tests.s3 import ACCESS_KEY, SECRET_KEY
 
 
 def _s3(endpoint: str, bucket: str) -> S3Storage:

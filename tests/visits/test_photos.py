@@ -204,6 +204,7 @@ async def test_a_crash_mid_write_leaves_no_row_and_the_temp_file_is_swept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     visit_id = await open_visit(field)
+
     def crash(src: Any, dst: Any) -> None:
         raise SimulatedCrash()
 
