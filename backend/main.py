@@ -20,6 +20,7 @@ from backend.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from backend.scheduler import build_scheduler
 from backend.stores.endpoints import router as stores_router
 from backend.teams.endpoints import router as teams_router
+from backend.timeline.endpoints import router as timeline_router
 from backend.users.endpoints import router as users_router
 from backend.visits.endpoints import router as visits_router
 
@@ -32,6 +33,7 @@ ROUTERS = (
     forms_router,
     stores_router,
     visits_router,
+    timeline_router,
     ops_router,
 )
 

@@ -233,6 +233,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
         ADMINS, files=True, body=lambda ctx, p: {"csv": CSV.format(n=uuid.uuid4().hex[:6])}
     ),
     ("POST", "/api/v1/stores/{store_id}/qr/rotate"): Rule(ADMINS, params=store_param),
+    ("GET", "/api/v1/stores/{store_id}/timeline"): Rule(EVERYONE, params=store_param),
     ("GET", "/api/v1/stores/{store_id}/qr.png"): Rule(MANAGERS, params=store_param),
     ("GET", "/api/v1/stores/{store_id}/qr.svg"): Rule(MANAGERS, params=store_param),
     ("GET", "/api/v1/stores/{store_id}/poster.pdf"): Rule(MANAGERS, params=store_param),

@@ -276,6 +276,23 @@ def _parse_cursor(at_iso: str, id_str: str) -> tuple[datetime, uuid.UUID]:
         raise invalid_cursor() from exc
 
 
+async def visits_at_store(
+    session: AsyncSession,
+    principal: Principal,
+    store_id: uuid.UUID,
+    since: datetime,
+    limit: int,
+) -> list[VisitView]:
+    """The caller's visible visits at a store since a time, newest first."""
+    rows = await session.scalars(
+        _visible(principal)
+        .where(Visit.store_id == store_id, Visit.checked_in_at >= since)
+        .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+        .limit(limit)
+    )
+    return await _views(session, rows.all())
+
+
 async def abandon(
     session: AsyncSession, principal: Principal, visit_id: uuid.UUID, reason: str
 ) -> VisitView:
