@@ -13,19 +13,16 @@ import asyncio
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
+import _harness
 import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy.dialects.postgresql import insert
 
-from backend import migrate
-from backend.config import Environment, Settings
+from backend.config import Settings
 from backend.db import create_engine, create_sessionmaker, session_scope
-from backend.kit.embedded_postgres import EmbeddedPostgres
 from backend.main import create_app
 from backend.models import Store
 from backend.orgs import service as org_service
@@ -110,32 +107,16 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="doorstep-bench-near-") as tmp:
-        embedded = EmbeddedPostgres(Path(tmp))
-        url = embedded.start()
-        try:
-            migrate.upgrade(url)
-            settings = Settings(
-                environment=Environment.test,
-                database_url=url,
-                data_dir=Path(tmp) / "data",
-                secret_key="bench-secret-key-of-enough-length-0123456789",
-                public_base_url="https://doorstep.bench",
-                scheduler_enabled=False,
-                log_json=False,
-                log_level="WARNING",
-                _env_file=None,
-            )
-            started = time.perf_counter()
-            asyncio.run(_seed(settings, url, args.stores))
-            print(f"seeded {args.stores:,} stores in {time.perf_counter() - started:.1f} s")
-            timings = asyncio.run(_measure(settings, args.requests))
-        finally:
-            embedded.stop()
+    with _harness.migrated_postgres("doorstep-bench-near-") as (url, tmp):
+        settings = _harness.bench_settings(url, tmp / "data")
+        started = time.perf_counter()
+        asyncio.run(_seed(settings, url, args.stores))
+        print(f"seeded {args.stores:,} stores in {time.perf_counter() - started:.1f} s")
+        timings = asyncio.run(_measure(settings, args.requests))
 
     timings.sort()
     median = statistics.median(timings)
-    p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
+    p95 = _harness.percentile(timings, 95)
     print(f"GET /api/v1/stores?near=...&limit=50 over {args.stores:,} stores, {len(timings)} runs")
     print(f"  median {median:.1f} ms   p95 {p95:.1f} ms   max {timings[-1]:.1f} ms")
     verdict = "OK" if median < GOAL_MS else "OVER GOAL"

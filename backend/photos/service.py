@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import anyio.to_thread
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import cast, delete, func, select
+from sqlalchemy.dialects.postgresql import BIT, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.kit.storage import Storage
@@ -173,25 +173,23 @@ async def find_duplicates(
     """
     since = (now or utc_now()) - DUPLICATE_WINDOW
     keys = processing.probe_keys(phash, DUPLICATE_MAX_DISTANCE, bits_per_band=BAND_BITS)
+    # The Hamming check runs in PostgreSQL, so only real matches come back (~1,000 candidates
+    # per lookup at a million photos would otherwise cross the wire and be checked in Python).
+    distance = func.bit_count(cast(PhotoHashBand.phash.op("#")(phash), BIT(64))).label("distance")
     candidates = await session.execute(
-        select(
-            PhotoHashBand.photo_id,
-            PhotoHashBand.visit_id,
-            PhotoHashBand.phash,
-            PhotoHashBand.taken_at,
-        )
+        select(PhotoHashBand.photo_id, PhotoHashBand.visit_id, distance, PhotoHashBand.taken_at)
         .where(
             PhotoHashBand.org_id == org_id,
             PhotoHashBand.band_key.in_(keys),
             PhotoHashBand.taken_at >= since,
             PhotoHashBand.visit_id != exclude_visit_id,
+            distance <= DUPLICATE_MAX_DISTANCE,
         )
         .distinct()
     )
     matches = {
-        photo_id: DuplicateMatch(photo_id, visit_id, distance, taken_at)
-        for photo_id, visit_id, other, taken_at in candidates
-        if (distance := processing.hamming(phash, other)) <= DUPLICATE_MAX_DISTANCE
+        photo_id: DuplicateMatch(photo_id, visit_id, int(d), taken_at)
+        for photo_id, visit_id, d, taken_at in candidates
     }
     same_bytes = await session.execute(
         select(Photo.id, Photo.visit_id, Photo.taken_at).where(

@@ -1,0 +1,200 @@
+"""The PNG card: it decodes, is 1080 px wide, and really carries Chinese glyphs (pixels, not
+just a file)."""
+
+import io
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw, ImageFont
+
+from backend.summaries.card import SummaryAnswer, build_summary
+from backend.summaries.png import (
+    AMBER,
+    GREEN,
+    HEADER,
+    MARGIN,
+    MAX_HEIGHT,
+    PLACEHOLDER,
+    RED,
+    WIDTH,
+    render_summary_png,
+    wrap,
+)
+from tests.summaries.samples import jpeg, sample_input
+
+
+def pixels(png: bytes) -> NDArray[np.uint8]:
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.format == "PNG"
+        return np.asarray(image.convert("RGB"))
+
+
+def summary_with_store(name: str, **changes: Any) -> dict[str, Any]:
+    base = sample_input(**changes)
+    return build_summary(replace(base, store=replace(base.store, name=name)))
+
+
+def header_band(image: NDArray[np.uint8]) -> tuple[int, int]:
+    """Top and bottom rows of the coloured header band (read down the left edge)."""
+    column = image[:, 4]
+    rows = np.flatnonzero(np.all(column == np.array(HEADER, dtype=np.uint8), axis=1))
+    assert rows.size, "no header band"
+    return int(rows[0]), int(rows[-1])
+
+
+def name_region(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Where the store name is drawn: the first 100 px of the band below its top padding."""
+    top, _ = header_band(image)
+    return image[top + 40 : top + 140, MARGIN : WIDTH - MARGIN]
+
+
+def light(region: NDArray[np.uint8]) -> int:
+    return int(np.count_nonzero(region.astype(np.int32).sum(axis=2) > 600))
+
+
+def test_card_decodes_with_expected_width(font_path: Path) -> None:
+    png = render_summary_png(build_summary(sample_input()), font_path=font_path)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    image = pixels(png)
+    assert image.shape[1] == WIDTH
+    assert 1200 < image.shape[0] < MAX_HEIGHT
+    top, bottom = header_band(image)
+    assert top == 0 and bottom > 150
+
+
+def test_store_name_in_chinese_is_rendered(font_path: Path) -> None:
+    named = name_region(
+        pixels(render_summary_png(summary_with_store("测试药房"), font_path=font_path))
+    )
+    blank = name_region(pixels(render_summary_png(summary_with_store(""), font_path=font_path)))
+    # white glyphs on the dark band where the name goes, and nothing there without a name
+    assert light(named) > 1500
+    assert light(blank) == 0
+    assert not np.array_equal(named, blank)
+    # four distinct glyphs: a different last character changes the pixels (tofu boxes would not)
+    other = name_region(
+        pixels(render_summary_png(summary_with_store("测试药店"), font_path=font_path))
+    )
+    assert not np.array_equal(named, other)
+    ink_cols = np.flatnonzero((named.astype(np.int32).sum(axis=2) > 600).any(axis=0))
+    assert ink_cols.size and ink_cols[-1] - ink_cols[0] > 4 * 40  # four wide CJK glyphs at 56 px
+
+
+def _glyph(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, text: str) -> NDArray[np.uint8]:
+    image = Image.new("L", (96, 96), 0)
+    ImageDraw.Draw(image).text((8, 8), text, font=font, fill=255)
+    return np.asarray(image)
+
+
+def test_cjk_glyphs_are_not_tofu(font_path: Path) -> None:
+    cjk = ImageFont.truetype(str(font_path), 64, index=0)
+    yao = _glyph(cjk, "药")
+    assert np.count_nonzero(yao) > 300  # something was drawn
+    assert not np.array_equal(yao, _glyph(ImageFont.load_default(64), "药"))  # not the Latin font's
+    assert not np.array_equal(yao, _glyph(cjk, "房"))  # distinct characters, distinct glyphs
+    assert not np.array_equal(yao, _glyph(cjk, "\u0378"))  # not the font's missing-glyph box
+
+
+def test_trust_badge_colour_follows_the_score(font_path: Path) -> None:
+    def count(image: NDArray[np.uint8], color: tuple[int, int, int]) -> int:
+        return int(np.count_nonzero(np.all(image == np.array(color, dtype=np.uint8), axis=2)))
+
+    quiet: dict[str, Any] = {"flags": [], "next_action": None}
+    green = pixels(
+        render_summary_png(
+            build_summary(sample_input(trust_score=92, **quiet)), font_path=font_path
+        )
+    )
+    amber = pixels(
+        render_summary_png(
+            build_summary(sample_input(trust_score=79, **quiet)), font_path=font_path
+        )
+    )
+    red = pixels(
+        render_summary_png(
+            build_summary(sample_input(trust_score=49, **quiet)), font_path=font_path
+        )
+    )
+    assert count(green, GREEN) > 15_000 and count(green, AMBER) == count(green, RED) == 0
+    assert count(amber, AMBER) > 15_000 and count(amber, GREEN) == count(amber, RED) == 0
+    assert count(red, RED) > 15_000 and count(red, GREEN) == count(red, AMBER) == 0
+
+
+def test_thumbnails_in_a_row(font_path: Path) -> None:
+    summary = build_summary(sample_input())
+    colors = {"storefront": (220, 30, 30), "shelf": (30, 200, 30), "conversation": (30, 30, 220)}
+    thumbs = {kind: jpeg(color) for kind, color in colors.items()}
+    with_photos = pixels(render_summary_png(summary, font_path=font_path, thumbnails=thumbs))
+    without = pixels(render_summary_png(summary, font_path=font_path))
+    assert with_photos.shape[0] > without.shape[0] + 200
+    centres = []
+    for color in colors.values():
+        mask = np.all(np.abs(with_photos.astype(np.int32) - np.array(color)) < 24, axis=2)
+        ys, xs = np.nonzero(mask)
+        assert ys.size > 40_000, color
+        centres.append((float(ys.mean()), float(xs.mean())))
+    assert abs(centres[0][0] - centres[2][0]) < 2  # same row
+    assert centres[0][1] < centres[1][1] < centres[2][1]  # storefront, shelf, conversation
+
+
+def test_bad_or_missing_thumbnail_gets_a_placeholder(font_path: Path) -> None:
+    summary = build_summary(sample_input())
+    thumbs = {"storefront": b"not an image", "shelf": jpeg((30, 200, 30))}
+    image = pixels(render_summary_png(summary, font_path=font_path, thumbnails=thumbs))
+    placeholder = np.all(image == np.array(PLACEHOLDER, dtype=np.uint8), axis=2)
+    assert np.count_nonzero(placeholder) > 2 * 40_000  # storefront (bad) and conversation (none)
+
+
+def test_english_and_minimal_and_huge_cards(font_path: Path) -> None:
+    english = pixels(
+        render_summary_png(build_summary(sample_input()), font_path=font_path, locale="en")
+    )
+    assert english.shape[1] == WIDTH
+    minimal = pixels(render_summary_png({}, font_path=font_path))
+    assert minimal.shape[1] == WIDTH
+    long_text = "很长的备注" * 400 + " " + "x" * 3000
+    base = sample_input()
+    huge = build_summary(
+        replace(
+            base,
+            store=replace(base.store, name="超长门店名称" * 60, address="地址" * 500),
+            answers=[
+                SummaryAnswer(f"k{i}", {"zh": f"问题{i}" * 30, "en": "q"}, "text", long_text)
+                for i in range(200)
+            ],
+        )
+    )
+    image = pixels(render_summary_png(huge, font_path=font_path))
+    assert image.shape[1] == WIDTH and image.shape[0] < 4000  # long content is capped, not endless
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", [""]),
+        ("短", ["短"]),
+        ("alpha beta gamma", ["alpha beta", "gamma"]),
+    ],
+)
+def test_wrap_basics(font_path: Path, text: str, expected: list[str]) -> None:
+    font = ImageFont.truetype(str(font_path), 20, index=0)
+    width = round(font.getlength("alpha beta")) + 2
+    assert wrap(text, font, width) == expected
+
+
+def test_wrap_cjk_and_long_words(font_path: Path) -> None:
+    font = ImageFont.truetype(str(font_path), 20, index=0)
+    lines = wrap("测试药房，" * 20, font, 200)
+    assert all(font.getlength(line) <= 200 + font.getlength("，") for line in lines)
+    assert not any(line.startswith("，") for line in lines)  # punctuation never starts a line
+    assert "".join(lines) == "测试药房，" * 20
+    mixed = wrap("问题0" * 50, font, 200)  # digits glued to CJK still break between characters
+    assert len(mixed) > 3 and all(font.getlength(line) <= 200 for line in mixed)
+    word = wrap("x" * 500, font, 200)
+    assert len(word) > 1 and "".join(word) == "x" * 500
+    capped = wrap("字" * 500, font, 200, max_lines=2)
+    assert len(capped) == 2 and capped[-1].endswith("…")
