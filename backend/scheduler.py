@@ -3,6 +3,7 @@
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.actions import jobs as action_jobs
 from backend.auth import jobs as auth_jobs
 from backend.kit.storage import Storage
 from backend.visits import jobs as visit_jobs
@@ -42,4 +43,5 @@ def build_scheduler(
         max_instances=1,
         coalesce=True,
     )
+    action_jobs.register(scheduler, sessionmaker)
     return scheduler

@@ -5,9 +5,11 @@ an allowed role → 2xx. A route of the app that is missing here fails the test,
 route must state who may call it.
 """
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,10 +18,13 @@ from fastapi import FastAPI
 from backend.kit.time import utc_now
 from tests.conftest import Org, World
 from tests.photos.images import encode, synthetic_photo
+from tests.visits.conftest import Field, fill_form
+from tests.visits.test_completion import KINDS, complete, next_action, submit
 
 ADMIN, SUPERVISOR, REP = "admin", "supervisor", "rep"
 EVERYONE = frozenset({ADMIN, SUPERVISOR, REP})
 MANAGERS = frozenset({ADMIN, SUPERVISOR})
+REPS = frozenset({REP})
 ADMINS = frozenset({ADMIN})
 
 
@@ -58,6 +63,20 @@ class Context:
         assert response.status_code == 201, response.text
         visit_id: str = response.json()["id"]
         return visit_id
+
+    async def open_visit_body(self) -> dict[str, Any]:
+        visit_id = await self.open_visit()
+        response = await self.client.get(f"/api/v1/visits/{visit_id}", headers=self.org.rep.headers)
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def submitted_visit(self) -> str:
+        field = Field(self.client, self.org)
+        visit = await self.open_visit_body()
+        await complete(field, visit, MATRIX_PHOTOS)
+        response = await submit(field, visit["id"])
+        assert response.status_code == 200, response.text
+        return str(visit["id"])
 
     async def close_open_visit(self) -> None:
         listed = await self.client.get("/api/v1/visits?status=open", headers=self.org.rep.headers)
@@ -111,6 +130,18 @@ async def store_param(ctx: Context) -> dict[str, str]:
     return {"store_id": (await ctx.store())["id"]}
 
 
+async def own_customer_type_param(ctx: Context) -> dict[str, str]:
+    # A type only org A has: with "pharmacy" another org's admin would reach their own form.
+    key = unique("type_")
+    response = await ctx.client.post(
+        "/api/v1/customer-types",
+        json={"key": key, "name": "眼镜店"},
+        headers=ctx.org.admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    return {"key": key}
+
+
 async def fresh_store_for_check_in(ctx: Context) -> dict[str, str]:
     await ctx.close_open_visit()
     return {"qr": (await ctx.store())["qr_url"]}
@@ -136,6 +167,57 @@ async def photo_params(ctx: Context) -> dict[str, str]:
     )
     assert response.status_code == 201, response.text
     return params
+
+
+MATRIX_PHOTOS = {kind: SMALL_JPEG for kind in KINDS}
+
+
+async def answers_params(ctx: Context) -> dict[str, str]:
+    visit = await ctx.open_visit_body()
+    return {"visit_id": visit["id"], "answers": json.dumps(fill_form(visit["form"]["fields"]))}
+
+
+async def next_action_params(ctx: Context) -> dict[str, str]:
+    visit = await ctx.open_visit_body()
+    return {"visit_id": visit["id"], "checked_in_at": visit["checked_in_at"]}
+
+
+async def submitted_params(ctx: Context) -> dict[str, str]:
+    return {"visit_id": await ctx.submitted_visit()}
+
+
+async def completable_params(ctx: Context) -> dict[str, str]:
+    field = Field(ctx.client, ctx.org)
+    visit = await ctx.open_visit_body()
+    await complete(field, visit, MATRIX_PHOTOS)
+    return {"visit_id": visit["id"]}
+
+
+async def action_params(ctx: Context) -> dict[str, str]:
+    params = await next_action_params(ctx)
+    response = await ctx.client.put(
+        "/api/v1/visits/{visit_id}/next-action".format(**params),
+        json=next_action(params["checked_in_at"]),
+        headers=ctx.org.rep.headers,
+    )
+    assert response.status_code == 201, response.text
+    return {"action_id": response.json()["id"]}
+
+
+async def notification_params(ctx: Context) -> dict[str, str]:
+    visit_id = await ctx.submitted_visit()
+    response = await ctx.client.post(
+        f"/api/v1/visits/{visit_id}/reject",
+        json={"reason": "重拍陈列照"},
+        headers=ctx.org.supervisor.headers,
+    )
+    assert response.status_code == 200, response.text
+    inbox = await ctx.client.get("/api/v1/notifications", headers=ctx.org.rep.headers)
+    return {"notification_id": inbox.json()["items"][0]["id"]}
+
+
+def in_two_days() -> str:
+    return (utc_now() + timedelta(days=2)).isoformat().replace("+00:00", "Z")
 
 
 def check_in_body(ctx: Context, params: dict[str, str]) -> dict[str, Any]:
@@ -166,6 +248,8 @@ class Rule:
     # What another org's admin gets, when not the default (404 on an object, 2xx on a list):
     # e.g. 422 when the body names org A's objects, which must not be linkable across orgs.
     foreign: str | None = None
+    # What a role outside ``allowed`` gets: 403 unless the object is private to one user.
+    denied: str = "403"
 
 
 MATRIX: dict[tuple[str, str], Rule] = {
@@ -214,6 +298,22 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/customer-types"): Rule(
         ADMINS, body=lambda ctx, p: {"key": unique("type_"), "name": "便利店"}
     ),
+    ("GET", "/api/v1/customer-types/{key}/visit-form"): Rule(
+        EVERYONE, params=own_customer_type_param
+    ),
+    ("PUT", "/api/v1/customer-types/{key}/visit-form"): Rule(
+        ADMINS,
+        params=own_customer_type_param,
+        body=lambda ctx, p: {
+            "fields": [
+                {
+                    "key": "stock_ok",
+                    "type": "boolean",
+                    "label": {"zh": "库存充足", "en": "Stock OK"},
+                }
+            ]
+        },
+    ),
     ("POST", "/api/v1/stores"): Rule(
         ADMINS,
         body=lambda ctx, p: {
@@ -256,6 +356,38 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/visits/{visit_id}/photos/{kind}"): Rule(EVERYONE, params=photo_params),
     ("GET", "/api/v1/visits/{visit_id}/photos/{kind}/thumb"): Rule(EVERYONE, params=photo_params),
+    ("PUT", "/api/v1/visits/{visit_id}/answers"): Rule(
+        REPS, params=answers_params, body=lambda ctx, p: {"answers": json.loads(p["answers"])}
+    ),
+    ("PUT", "/api/v1/visits/{visit_id}/next-action"): Rule(
+        REPS, params=next_action_params, body=lambda ctx, p: next_action(p["checked_in_at"])
+    ),
+    ("POST", "/api/v1/visits/{visit_id}/submit"): Rule(REPS, params=completable_params),
+    ("POST", "/api/v1/visits/{visit_id}/approve"): Rule(
+        MANAGERS, params=submitted_params, body=lambda ctx, p: {"comment": "好"}
+    ),
+    ("POST", "/api/v1/visits/{visit_id}/reject"): Rule(
+        MANAGERS, params=submitted_params, body=lambda ctx, p: {"reason": "照片模糊"}
+    ),
+    ("GET", "/api/v1/visits/{visit_id}/summary"): Rule(EVERYONE, params=submitted_params),
+    ("GET", "/api/v1/visits/{visit_id}/summary.png"): Rule(EVERYONE, params=submitted_params),
+    ("POST", "/api/v1/visits/{visit_id}/share"): Rule(EVERYONE, params=submitted_params),
+    ("GET", "/api/v1/review-queue"): Rule(MANAGERS),
+    ("GET", "/api/v1/next-actions"): Rule(EVERYONE),
+    ("GET", "/api/v1/next-actions/{action_id}"): Rule(EVERYONE, params=action_params),
+    ("POST", "/api/v1/next-actions/{action_id}/complete"): Rule(
+        REPS, params=action_params, body=lambda ctx, p: {"note": "已送样"}
+    ),
+    ("POST", "/api/v1/next-actions/{action_id}/reschedule"): Rule(
+        REPS,
+        params=action_params,
+        body=lambda ctx, p: {"due_at": in_two_days(), "reason": "客户出差"},
+    ),
+    ("GET", "/api/v1/notifications"): Rule(EVERYONE),
+    # A notification is its recipient's alone: anyone else is told it does not exist.
+    ("POST", "/api/v1/notifications/{notification_id}/read"): Rule(
+        REPS, params=notification_params, denied="404"
+    ),
     ("GET", "/healthz"): Rule(EVERYONE, public=True),
     ("GET", "/readyz"): Rule(EVERYONE, public=True),
     ("GET", "/metrics"): Rule(EVERYONE, public=True),
@@ -330,7 +462,7 @@ async def test_access_matrix(client: httpx.AsyncClient, world: World) -> None:
             if anonymous.status_code == 401:
                 assert anonymous.headers["content-type"] == "application/problem+json"
         for role, actor in actors.items():
-            expected = "2xx" if role in rule.allowed or rule.public else "403"
+            expected = "2xx" if role in rule.allowed or rule.public else rule.denied
             response = await _call(client, method, path, rule, ctx, actor.headers)
             check(f"{label} {role}", response, expected)
         if rule.public:

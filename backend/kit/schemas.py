@@ -26,7 +26,10 @@ NO_CONTROL_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must include a timezone (use Z for UTC)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-14:00 is past datetime.max in UTC
+        raise ValueError("is out of range") from exc
 
 
 CleanStr = Annotated[str, StringConstraints(pattern=NO_CONTROL_CHARS)]

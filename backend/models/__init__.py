@@ -5,6 +5,9 @@ from backend.models.customer_type import CustomerType
 from backend.models.event import Event
 from backend.models.login_name import LoginName
 from backend.models.login_throttle import LoginThrottle
+from backend.models.next_action import NextAction, NextActionStatus, NextActionType
+from backend.models.next_action_reschedule import NextActionReschedule
+from backend.models.notification import Notification
 from backend.models.organization import Organization
 from backend.models.photo import Photo, PhotoKind
 from backend.models.photo_hash_band import PhotoHashBand
@@ -14,6 +17,8 @@ from backend.models.team import Team
 from backend.models.team_member import TeamMember
 from backend.models.user import Role, User
 from backend.models.visit import Visit, VisitStatus
+from backend.models.visit_form import VisitForm
+from backend.models.visit_review import ReviewDecision, VisitReview
 
 __all__ = [
     "Base",
@@ -21,16 +26,24 @@ __all__ = [
     "Event",
     "LoginName",
     "LoginThrottle",
+    "NextAction",
+    "NextActionReschedule",
+    "NextActionStatus",
+    "NextActionType",
+    "Notification",
     "Organization",
     "Photo",
     "PhotoHashBand",
     "PhotoKind",
     "RefreshToken",
+    "ReviewDecision",
     "Role",
     "Store",
     "Team",
     "TeamMember",
     "User",
     "Visit",
+    "VisitForm",
+    "VisitReview",
     "VisitStatus",
 ]

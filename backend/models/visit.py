@@ -33,6 +33,8 @@ CHECK_IN_COLUMNS = (
     "clock_offset_s",
     "queued_offline",
     "check_in_fingerprint",
+    "customer_type",
+    "form_version",
 )
 
 
@@ -42,6 +44,7 @@ class Visit(OrgScopedMixin, TimestampMixin, Base):
         Index("ix_visits_org_id_rep_id_checked_in_at", "org_id", "rep_id", "checked_in_at"),
         Index("ix_visits_org_id_store_id_checked_in_at", "org_id", "store_id", "checked_in_at"),
         Index("ix_visits_org_id_status_checked_in_at", "org_id", "status", "checked_in_at"),
+        Index("ix_visits_org_id_status_submitted_at", "org_id", "status", "submitted_at"),
         Index(
             "ix_visits_org_id_rep_id_open",
             "org_id",
@@ -82,7 +85,16 @@ class Visit(OrgScopedMixin, TimestampMixin, Base):
     queued_offline: Mapped[bool] = mapped_column(nullable=False)
     check_in_fingerprint: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
 
+    # The form the visit began with: old visits keep rendering with their own version.
+    customer_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    form_version: Mapped[int | None] = mapped_column(nullable=True)
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    answers_updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
     checked_out_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    submit_count: Mapped[int] = mapped_column(nullable=False, default=0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     abandoned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     abandon_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     trust_score: Mapped[int] = mapped_column(nullable=False, default=100)

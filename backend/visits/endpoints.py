@@ -3,19 +3,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
-from backend.auth.dependencies import AnyUser, SettingsDep
+from backend.actions.schemas import NextActionInput, NextActionRead
+from backend.actions.service import action_read
+from backend.auth.dependencies import AnyUser, Manager, SettingsDep
 from backend.kit.deps import SessionDep, StorageDep
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.schemas import UtcDatetime
 from backend.models.photo import PhotoKind
 from backend.models.visit import VisitStatus
 from backend.photos.processing import read_limited
-from backend.visits import service
+from backend.visits import completion, reviews, service
 from backend.visits.presenters import photo_read, visit_read
 from backend.visits.schemas import (
     AbandonRequest,
+    AnswersRequest,
+    ApproveRequest,
     CheckInRequest,
     PhotoRead,
+    RejectRequest,
     VisitFilters,
     VisitRead,
 )
@@ -153,3 +158,67 @@ async def get_photo_thumb(
         session, storage, principal, visit_id, kind, thumbnail=True
     )
     return _image_response(data, etag + "-thumb")
+
+
+@router.put("/{visit_id}/answers", operation_id="visits_put_answers", response_model=VisitRead)
+async def put_answers(
+    session: SessionDep, principal: AnyUser, visit_id: uuid.UUID, body: AnswersRequest
+) -> VisitRead:
+    return visit_read(await completion.put_answers(session, principal, visit_id, body.answers))
+
+
+@router.put(
+    "/{visit_id}/next-action",
+    operation_id="visits_put_next_action",
+    response_model=NextActionRead,
+    responses={201: {"description": "A new or replaced next action"}},
+)
+async def put_next_action(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: AnyUser,
+    visit_id: uuid.UUID,
+    body: NextActionInput,
+    response: Response,
+) -> NextActionRead:
+    action, changed = await completion.put_next_action(session, settings, principal, visit_id, body)
+    response.status_code = status.HTTP_201_CREATED if changed else status.HTTP_200_OK
+    return action_read(action)
+
+
+@router.post("/{visit_id}/submit", operation_id="visits_submit", response_model=VisitRead)
+async def submit(
+    session: SessionDep, settings: SettingsDep, principal: AnyUser, visit_id: uuid.UUID
+) -> VisitRead:
+    return visit_read(await completion.submit(session, settings, principal, visit_id))
+
+
+@router.post("/{visit_id}/approve", operation_id="visits_approve", response_model=VisitRead)
+async def approve(
+    session: SessionDep, principal: AnyUser, visit_id: uuid.UUID, body: ApproveRequest
+) -> VisitRead:
+    return visit_read(await reviews.approve(session, principal, visit_id, body.comment))
+
+
+@router.post("/{visit_id}/reject", operation_id="visits_reject", response_model=VisitRead)
+async def reject(
+    session: SessionDep, principal: AnyUser, visit_id: uuid.UUID, body: RejectRequest
+) -> VisitRead:
+    return visit_read(await reviews.reject(session, principal, visit_id, body.reason))
+
+
+queue_router = APIRouter(prefix="/api/v1/review-queue", tags=["visits"])
+
+
+@queue_router.get("", operation_id="review_queue", response_model=Page[VisitRead])
+async def review_queue(
+    session: SessionDep,
+    principal: Manager,
+    page: Annotated[PageParams, Depends(page_params)],
+    flagged: bool | None = None,
+    rep_id: uuid.UUID | None = None,
+) -> Page[VisitRead]:
+    views, cursor = await reviews.review_queue(
+        session, principal, page, flagged=flagged, rep_id=rep_id
+    )
+    return Page(items=[visit_read(v) for v in views], next_cursor=cursor)

@@ -38,3 +38,21 @@ class VisitNotOpen(AppError):
 class VisitIdConflict(Conflict):
     def __init__(self) -> None:
         super().__init__("A different visit was already recorded with this id.")
+
+
+class VisitNotSubmitted(AppError):
+    status, code = 409, "visit_not_submitted"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"Only a submitted visit can be reviewed; this one is {status}.", visit_status=status
+        )
+
+
+class VisitIncomplete(AppError):
+    status, code = 422, "visit_incomplete"
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            "The visit cannot be submitted yet: " + ", ".join(missing) + ".", missing=missing
+        )

@@ -1,8 +1,18 @@
 """Turn a visit and what hangs off it into the API shape (server_time included)."""
 
+from backend.actions.service import action_read
 from backend.kit.time import utc_now
 from backend.models import Photo
-from backend.visits.schemas import CheckIn, PhotoRead, Trust, VisitRead, VisitRep, VisitStore
+from backend.visits.schemas import (
+    CheckIn,
+    PhotoRead,
+    ReviewRead,
+    Trust,
+    VisitForm,
+    VisitRead,
+    VisitRep,
+    VisitStore,
+)
 from backend.visits.service import VisitView
 
 
@@ -47,5 +57,23 @@ def visit_read(view: VisitView) -> VisitRead:
         ),
         photos={kind.value: photo_read(photo) for kind, photo in view.photos.items()},
         trust=Trust.model_validate({"score": visit.trust_score, "flags": visit.flags}),
+        form=_form(view),
+        answers=visit.answers,
+        next_action=action_read(view.next_action) if view.next_action else None,
+        submitted_at=visit.submitted_at,
+        submit_count=visit.submit_count,
+        reviews=[ReviewRead.model_validate(r) for r in view.reviews],
+        summary=visit.summary,
         server_time=utc_now(),
+    )
+
+
+def _form(view: VisitView) -> VisitForm | None:
+    if view.form is None:
+        return None
+    definition = view.form.definition.model_dump(mode="json", exclude_none=True)
+    return VisitForm(
+        customer_type=view.form.customer_type,
+        version=view.form.version,
+        fields=definition["fields"],
     )

@@ -6,6 +6,7 @@ Every flag has a weight; the trust score is 100 minus the weights of the flags r
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from backend.kit.geo import haversine_m
 
@@ -225,6 +226,11 @@ def duplicate_photo_flag(kind: str, other_visit_at: datetime, distance: int) -> 
 
 def trust_score(flags: list[Flag]) -> int:
     return max(0, 100 - sum(flag.weight for flag in flags))
+
+
+def score_of(flags: list[dict[str, Any]]) -> int:
+    """The score of flags as stored on a visit (check-in, photo and submit flags together)."""
+    return max(0, 100 - sum(int(flag["weight"]) for flag in flags))
 
 
 def _human_duration_en(seconds: float) -> str:

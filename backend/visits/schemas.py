@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
+from backend.actions.schemas import NextActionRead
 from backend.kit.schemas import (
     CleanStr,
     Latitude,
@@ -94,6 +95,35 @@ class PhotoRead(ResponseSchema):
     taken_at: UtcDatetime
 
 
+class VisitForm(ResponseSchema):
+    customer_type: str
+    version: int
+    fields: list[dict[str, Any]]
+
+
+class ReviewRead(ResponseSchema):
+    decision: str
+    comment: str | None
+    reviewer_id: uuid.UUID
+    at: UtcDatetime
+
+
+class AnswersRequest(Schema):
+    answers: dict[str, Any]
+
+
+class ApproveRequest(Schema):
+    comment: (
+        Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=1000)] | None
+    ) = None
+
+
+class RejectRequest(Schema):
+    reason: Annotated[
+        CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+    ]
+
+
 class VisitRead(ResponseSchema):
     id: uuid.UUID
     org_id: uuid.UUID
@@ -105,11 +135,14 @@ class VisitRead(ResponseSchema):
     abandoned_at: UtcDatetime | None
     abandon_reason: str | None
     check_in: CheckIn
-    form: dict[str, Any] | None = None
-    answers: dict[str, Any] = Field(default_factory=dict)
+    form: VisitForm | None = None
+    answers: dict[str, Any] | None = None
     photos: dict[str, PhotoRead] = Field(default_factory=dict)
-    next_action: dict[str, Any] | None = None
+    next_action: NextActionRead | None = None
     trust: Trust
+    submitted_at: UtcDatetime | None = None
+    submit_count: int = 0
+    reviews: list[ReviewRead] = Field(default_factory=list)
     summary: dict[str, Any] | None = None
     server_time: UtcDatetime
 

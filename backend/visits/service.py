@@ -3,7 +3,7 @@
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,15 +12,18 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.actions import service as action_service
 from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.errors import Forbidden, NotFound
 from backend.events import service as events
+from backend.forms import service as form_service
+from backend.forms.definitions import FormVersion
 from backend.kit.fonts import cjk_font_path
 from backend.kit.pagination import PageParams, decode_cursor, encode_cursor, invalid_cursor
 from backend.kit.storage import Storage
 from backend.kit.time import utc_now
-from backend.models import Photo, PhotoKind, Store, User
+from backend.models import NextAction, Photo, PhotoKind, Store, User, VisitReview
 from backend.models.user import Role
 from backend.models.visit import Visit, VisitStatus
 from backend.photos import service as photo_service
@@ -40,8 +43,9 @@ STALE_AFTER = timedelta(hours=4)
 STALE_BATCH = 500
 
 
-# A photo may be added or replaced while the rep is at the store or reworking a rejection.
-PHOTO_EDITABLE = (VisitStatus.open, VisitStatus.rejected)
+# Photos, answers and the next action change while the rep is at the store or reworking a
+# rejection; never after submission or approval.
+EDITABLE = (VisitStatus.open, VisitStatus.rejected)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class VisitView:
     store: Store
     rep: User
     photos: dict[PhotoKind, Photo] = field(default_factory=dict)
+    reviews: list[VisitReview] = field(default_factory=list)
+    form: FormVersion | None = None
+    next_action: NextAction | None = None
 
 
 def fingerprint(data: CheckInRequest) -> bytes:
@@ -113,6 +120,8 @@ async def check_in(
         "clock_offset_s": timing.clock_offset.total_seconds(),
         "queued_offline": data.queued_offline,
         "check_in_fingerprint": digest,
+        "customer_type": store.customer_type,
+        "form_version": await _current_form_version(session, principal.org_id, store.customer_type),
         "trust_score": rules.trust_score(flags),
         "flags": [flag.as_dict() for flag in flags],
     }
@@ -139,8 +148,7 @@ async def check_in(
             "flags": [f.code for f in flags],
         },
     )
-    rep = await user_service.get_user(session, principal.org_id, principal.user_id)
-    return VisitView(visit, store, rep), True
+    return await _view(session, visit), True
 
 
 async def _replayed(
@@ -212,7 +220,8 @@ async def _visited_same_day(
     return found is not None
 
 
-def _visible(principal: Principal) -> Select[Visit]:
+def visible_visits(principal: Principal) -> Select[Visit]:
+    """Visits the caller may see: a rep their own, a supervisor their teams', an admin all."""
     stmt = select(Visit).where(Visit.org_id == principal.org_id)
     if principal.role == Role.rep:
         return stmt.where(Visit.rep_id == principal.user_id)
@@ -223,8 +232,18 @@ def _visible(principal: Principal) -> Select[Visit]:
     return stmt
 
 
+async def get_visit_in_org(
+    session: AsyncSession, org_id: uuid.UUID, visit_id: uuid.UUID
+) -> VisitView:
+    """For callers already authorised another way (a verified share link)."""
+    visit = await session.scalar(select(Visit).where(Visit.org_id == org_id, Visit.id == visit_id))
+    if visit is None:
+        raise NotFound("No such visit.")
+    return await _view(session, visit)
+
+
 async def get_visit(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> VisitView:
-    visit = await session.scalar(_visible(principal).where(Visit.id == visit_id))
+    visit = await session.scalar(visible_visits(principal).where(Visit.id == visit_id))
     if visit is None:
         raise NotFound("No such visit.")
     return await _view(session, visit)
@@ -233,7 +252,7 @@ async def get_visit(session: AsyncSession, principal: Principal, visit_id: uuid.
 async def list_visits(
     session: AsyncSession, principal: Principal, filters: VisitFilters, page: PageParams
 ) -> tuple[list[VisitView], str | None]:
-    stmt = _visible(principal)
+    stmt = visible_visits(principal)
     if filters.status is not None:
         stmt = stmt.where(Visit.status == filters.status)
     if filters.rep_id is not None:
@@ -248,7 +267,7 @@ async def list_visits(
         stmt = stmt.where(Visit.trust_score < 100 if filters.flagged else Visit.trust_score == 100)
     if page.cursor:
         at_iso, id_str = decode_cursor(page.cursor, (str, str))
-        after_at, after_id = _parse_cursor(at_iso, id_str)
+        after_at, after_id = parse_time_id_cursor(at_iso, id_str)
         stmt = stmt.where(
             or_(
                 Visit.checked_in_at < after_at,
@@ -265,10 +284,11 @@ async def list_visits(
     cursor = (
         encode_cursor([visits[-1].checked_in_at.isoformat(), str(visits[-1].id)]) if more else None
     )
-    return await _views(session, visits), cursor
+    return await views(session, visits), cursor
 
 
-def _parse_cursor(at_iso: str, id_str: str) -> tuple[datetime, uuid.UUID]:
+def parse_time_id_cursor(at_iso: str, id_str: str) -> tuple[datetime, uuid.UUID]:
+    """The (timestamp, id) sort key of a visit list cursor; a bad one is a 422."""
     try:
         at = datetime.fromisoformat(at_iso)
         return at, uuid.UUID(id_str)
@@ -285,29 +305,27 @@ async def visits_at_store(
 ) -> list[VisitView]:
     """The caller's visible visits at a store since a time, newest first."""
     rows = await session.scalars(
-        _visible(principal)
+        visible_visits(principal)
         .where(Visit.store_id == store_id, Visit.checked_in_at >= since)
         .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
         .limit(limit)
     )
-    return await _views(session, rows.all())
+    return await views(session, rows.all())
 
 
 async def abandon(
     session: AsyncSession, principal: Principal, visit_id: uuid.UUID, reason: str
 ) -> VisitView:
-    view = await get_visit(session, principal, visit_id)
-    visit = view.visit
-    if visit.rep_id != principal.user_id:
-        raise Forbidden("Only the rep on the visit can abandon it.")
+    visit = await lock_visit_for_rep(session, principal, visit_id)
     if visit.status != VisitStatus.open:
         if visit.status == VisitStatus.abandoned and visit.abandon_reason == reason:
-            return view
+            return await _view(session, visit)  # a replay
         raise VisitNotOpen(visit.status)
     visit.status = VisitStatus.abandoned
     visit.abandoned_at = utc_now()
     visit.abandon_reason = reason
     await session.flush()
+    await action_service.drop_for_visit(session, visit.org_id, visit.id, principal.user_id)
     await events.record(
         session,
         org_id=visit.org_id,
@@ -317,7 +335,7 @@ async def abandon(
         actor_id=principal.user_id,
         payload={"reason": reason, "by": "rep"},
     )
-    return view
+    return await _view(session, visit)
 
 
 async def abandon_stale_visits(
@@ -351,10 +369,11 @@ async def abandon_stale_visits(
 
 
 async def _view(session: AsyncSession, visit: Visit) -> VisitView:
-    return (await _views(session, [visit]))[0]
+    return (await views(session, [visit]))[0]
 
 
-async def _views(session: AsyncSession, visits: Sequence[Visit]) -> list[VisitView]:
+async def views(session: AsyncSession, visits: Sequence[Visit]) -> list[VisitView]:
+    """Visits with what hangs off them, loaded in one query per kind of thing."""
     if not visits:
         return []
     org_id = visits[0].org_id
@@ -362,7 +381,65 @@ async def _views(session: AsyncSession, visits: Sequence[Visit]) -> list[VisitVi
     stores = await store_service.stores_by_id(session, org_id, {v.store_id for v in visits})
     reps = await user_service.users_by_id(session, org_id, {v.rep_id for v in visits})
     photos = await photo_service.photos_of(session, org_id, visit_ids)
-    return [VisitView(v, stores[v.store_id], reps[v.rep_id], photos[v.id]) for v in visits]
+    reviews = await _reviews_of(session, org_id, visit_ids)
+    forms = await _forms_of(session, org_id, visits)
+    actions = await action_service.for_visits(session, org_id, visit_ids)
+    return [
+        VisitView(
+            v,
+            stores[v.store_id],
+            reps[v.rep_id],
+            photos[v.id],
+            reviews[v.id],
+            forms.get((v.customer_type, v.form_version)),
+            actions.get(v.id),
+        )
+        for v in visits
+    ]
+
+
+async def _forms_of(
+    session: AsyncSession, org_id: uuid.UUID, visits: Sequence[Visit]
+) -> dict[tuple[str, int | None], FormVersion]:
+    pinned = {(v.customer_type, v.form_version) for v in visits if v.form_version is not None}
+    return {
+        (key, version): await form_service.form_version(session, org_id, key, version)
+        for key, version in pinned
+        if version is not None
+    }
+
+
+async def pinned_form(session: AsyncSession, visit: Visit) -> FormVersion | None:
+    """The form version the visit began with (None only for a type that has no form)."""
+    if visit.form_version is None:
+        return None
+    return await form_service.form_version(
+        session, visit.org_id, visit.customer_type, visit.form_version
+    )
+
+
+async def _current_form_version(
+    session: AsyncSession, org_id: uuid.UUID, customer_type: str
+) -> int | None:
+    try:
+        return (await form_service.current_form(session, org_id, customer_type)).version
+    except NotFound:
+        return None
+
+
+async def _reviews_of(
+    session: AsyncSession, org_id: uuid.UUID, visit_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[VisitReview]]:
+    out: dict[uuid.UUID, list[VisitReview]] = {v: [] for v in visit_ids}
+    if visit_ids:
+        rows = await session.scalars(
+            select(VisitReview)
+            .where(VisitReview.org_id == org_id, VisitReview.visit_id.in_(list(visit_ids)))
+            .order_by(VisitReview.at)
+        )
+        for review in rows:
+            out[review.visit_id].append(review)
+    return out
 
 
 async def put_photo(
@@ -379,12 +456,12 @@ async def put_photo(
     The visit row is locked for the duration, so replays of the same upload queue up and find
     the photo already stored (same bytes: nothing is processed twice).
     """
-    visit = await _visit_for_rep_update(session, principal, visit_id)
+    visit = await lock_visit_for_rep(session, principal, visit_id)
     digest = photo_service.upload_digest(data)
     existing = await photo_service.current_photo(session, visit.org_id, visit.id, kind)
     if existing is not None and existing.original_sha256 == digest:
         return existing, False
-    if visit.status not in PHOTO_EDITABLE:
+    if visit.status not in EDITABLE:
         raise VisitNotOpen(visit.status)
     view = await _view(session, visit)
     processed = await photo_service.process(
@@ -436,7 +513,7 @@ async def put_photo(
 def _replace_photo_flags(visit: Visit, kind: PhotoKind, flags: list[dict[str, object]]) -> None:
     kept = [f for f in visit.flags if f.get("kind") != kind.value]
     visit.flags = kept + flags
-    visit.trust_score = max(0, 100 - sum(int(f["weight"]) for f in visit.flags))
+    visit.trust_score = rules.score_of(visit.flags)
 
 
 def _watermark_lines(settings: Settings, view: VisitView) -> list[str]:
@@ -448,12 +525,23 @@ def _watermark_lines(settings: Settings, view: VisitView) -> list[str]:
     return [view.store.name, f"{view.rep.display_name} · {stamp}"]
 
 
-async def _visit_for_rep_update(
+async def lock_visible_visit(
     session: AsyncSession, principal: Principal, visit_id: uuid.UUID
 ) -> Visit:
-    visit = await session.scalar(_visible(principal).where(Visit.id == visit_id).with_for_update())
+    """The visit, row-locked until the transaction ends (404 if the caller cannot see it)."""
+    visit = await session.scalar(
+        visible_visits(principal).where(Visit.id == visit_id).with_for_update(of=Visit)
+    )
     if visit is None:
         raise NotFound("No such visit.")
+    return visit
+
+
+async def lock_visit_for_rep(
+    session: AsyncSession, principal: Principal, visit_id: uuid.UUID
+) -> Visit:
+    """The caller's own visit, row-locked (403 for someone else's visit they can see)."""
+    visit = await lock_visible_visit(session, principal, visit_id)
     if visit.rep_id != principal.user_id:
         raise Forbidden("Only the rep on the visit can change it.")
     return visit

@@ -80,3 +80,46 @@ class Field:
 @pytest.fixture
 async def field(client: httpx.AsyncClient, world: World) -> Field:
     return Field(client, await world.org())
+
+
+def answer_for(spec: dict[str, Any]) -> Any:
+    """A valid answer for one field or table column of a form definition."""
+    kind = spec["type"]
+    low = spec.get("min")
+    if kind in ("text", "textarea"):
+        return "货架整洁"
+    if kind == "integer":
+        return int(low) if low is not None else 3
+    if kind == "number":
+        return float(low) if low is not None else 12.5
+    if kind == "boolean":
+        return True
+    if kind == "choice":
+        return spec["options"][0]["value"]
+    if kind == "multi_choice":
+        return [spec["options"][0]["value"]]
+    if kind == "date":
+        return "2026-11-30"
+    if kind == "string_list":
+        return ["布洛芬缓释胶囊 0.3g×20粒"]
+    if kind == "table":
+        return [{column["key"]: answer_for(column) for column in spec["columns"]}]
+    raise AssertionError(f"unknown field type {kind}")
+
+
+def fill_form(fields: list[dict[str, Any]]) -> dict[str, Any]:
+    """Answers for every field whose visible_if holds, in form order (earlier fields first)."""
+    answers: dict[str, Any] = {}
+    for spec in fields:
+        condition = spec.get("visible_if")
+        if condition:
+            value = answers.get(condition["field"])
+            shown = (
+                value == condition["equals"]
+                if "equals" in condition
+                else (value in condition.get("in", []))
+            )
+            if not shown:
+                continue
+        answers[spec["key"]] = answer_for(spec)
+    return answers

@@ -189,6 +189,8 @@ async def test_the_database_refuses_changes_to_the_check_in(
         ("checked_in_at", "now() - interval '1 day'"),
         ("check_in_lat", "0"),
         ("store_id", "gen_random_uuid()"),
+        ("customer_type", "'clinic'"),
+        ("form_version", "99"),
     ):
         with pytest.raises(DBAPIError, match="locked"):
             async with session_scope(sessionmaker) as session:

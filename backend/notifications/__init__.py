@@ -1,0 +1,1 @@
+"""Per-user notification inbox (reminders, escalations, rejected visits...)."""

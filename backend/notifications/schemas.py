@@ -1,0 +1,26 @@
+import uuid
+
+from backend.kit.schemas import ResponseSchema, UtcDatetime
+
+
+class LocalizedText(ResponseSchema):
+    zh: str
+    en: str
+
+
+class NotificationRead(ResponseSchema):
+    id: uuid.UUID
+    type: str
+    title: LocalizedText
+    body: LocalizedText
+    subject_type: str
+    subject_id: uuid.UUID
+    created_at: UtcDatetime
+    read_at: UtcDatetime | None
+
+
+class NotificationPage(ResponseSchema):
+    items: list[NotificationRead]
+    next_cursor: str | None
+    unread_count: int
+    server_time: UtcDatetime

@@ -1,0 +1,220 @@
+"""Serving the PWA (DESIGN §7): the app shell, its version and the service worker.
+
+The shell is read into memory once at startup: each file's bytes, a gzip copy and an ETag. Its
+version is a hash of every shell file's path and content, so any edit (the service worker
+included) makes browsers install a new worker, which precaches the new shell under the new
+version and waits for the rep's tap before taking over.
+
+``/sw.js`` is served with ``self.__DOORSTEP__ = {"version", "precache"}`` prepended: the worker
+never guesses its own version or file list, the server derives both from the files.
+
+Routing: ``/``, ``/index.html``, ``/q/{token}`` and any other unknown navigation get
+``index.html`` (the app routes on the client); real files are served as themselves; paths owned
+by the server (``/api``, ``/s/``, ``/docs``, ``/openapi.json``, ``/healthz``, ...) are never
+answered with the app: a miss there is a problem+json 404 (or 405 when only the method is wrong).
+"""
+
+import gzip
+import hashlib
+import json
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+# What the app shell is made of; anything else under pwa/ (notes, scripts) is not served.
+SHELL_SUFFIXES = frozenset({".html", ".js", ".css", ".webmanifest", ".png", ".svg", ".json"})
+SERVICE_WORKER = "sw.js"
+INDEX = "index.html"
+# Paths the server owns: never answered with the app shell, online or (in sw.js) offline.
+SERVER_PREFIXES = ("api/", "s/", "docs", "redoc", "openapi.json", "healthz", "readyz", "metrics")
+# Tiny files do not shrink under gzip; below this they are sent as they are.
+GZIP_MIN_BYTES = 512
+NO_CACHE = "no-cache"
+
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+
+
+def shell_files(pwa_dir: Path) -> list[Path]:
+    """The app-shell files under ``pwa_dir`` (the service worker included), sorted by path."""
+    files = [
+        path
+        for path in pwa_dir.rglob("*")
+        if path.is_file()
+        and path.suffix in SHELL_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(pwa_dir).parts)
+    ]
+    return sorted(files, key=lambda path: path.relative_to(pwa_dir).as_posix())
+
+
+def pwa_version(pwa_dir: Path) -> str:
+    """A hash of every shell file's path and content: changes whenever any of them does."""
+    digest = hashlib.sha256()
+    for path in shell_files(pwa_dir):
+        name = path.relative_to(pwa_dir).as_posix().encode()
+        content = path.read_bytes()
+        # Lengths first, so no two different file sets can hash the same bytes.
+        digest.update(len(name).to_bytes(4, "big") + name)
+        digest.update(len(content).to_bytes(8, "big") + content)
+    return digest.hexdigest()[:20]
+
+
+def precache_urls(pwa_dir: Path) -> list[str]:
+    """The URLs the service worker precaches: every shell file but itself, index.html as ``/``."""
+    urls = []
+    for path in shell_files(pwa_dir):
+        name = path.relative_to(pwa_dir).as_posix()
+        if name == SERVICE_WORKER:
+            continue
+        urls.append("/" if name == INDEX else f"/{name}")
+    return urls
+
+
+def is_server_path(path: str) -> bool:
+    """True for paths the server answers itself (``path`` without its leading slash)."""
+    return any(path == prefix.rstrip("/") or path.startswith(prefix) for prefix in SERVER_PREFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class ShellFile:
+    media_type: str
+    body: bytes
+    gzipped: bytes | None
+    etag: str
+
+
+def _media_type(path: Path) -> str:
+    return (
+        _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    )
+
+
+def _shell_file(path: Path, body: bytes, version: str) -> ShellFile:
+    packed = gzip.compress(body, compresslevel=9, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+    if packed is not None and len(packed) >= len(body):
+        packed = None
+    tag = hashlib.sha256(version.encode() + body).hexdigest()[:20]
+    return ShellFile(_media_type(path), body, packed, f'"{tag}"')
+
+
+def service_worker_source(pwa_dir: Path, version: str) -> bytes:
+    """sw.js with its version and precache list prepended."""
+    config = json.dumps({"version": version, "precache": precache_urls(pwa_dir)})
+    prelude = f"self.__DOORSTEP__ = {config};\n"
+    return prelude.encode() + (pwa_dir / SERVICE_WORKER).read_bytes()
+
+
+class Shell:
+    """The app shell in memory, read once: file bodies, gzip copies and ETags by URL path."""
+
+    def __init__(self, pwa_dir: Path) -> None:
+        self.version = pwa_version(pwa_dir)
+        self.files: dict[str, ShellFile] = {}
+        for path in shell_files(pwa_dir):
+            name = path.relative_to(pwa_dir).as_posix()
+            if name == SERVICE_WORKER:
+                body = service_worker_source(pwa_dir, self.version)
+            else:
+                body = path.read_bytes()
+            self.files[name] = _shell_file(path, body, self.version)
+        self.files["app-version.json"] = _shell_file(
+            Path("app-version.json"), json.dumps({"version": self.version}).encode(), self.version
+        )
+
+    def response(self, request: Request, name: str) -> Response:
+        file = self.files[name]
+        headers = {
+            "ETag": file.etag,
+            # Nothing is fingerprinted by name (no build step), so every file is revalidated;
+            # the service worker, not the HTTP cache, is what makes the app work offline.
+            "Cache-Control": NO_CACHE,
+            "Vary": "Accept-Encoding",
+            "X-Content-Type-Options": "nosniff",
+        }
+        if name == SERVICE_WORKER:
+            headers["Service-Worker-Allowed"] = "/"
+        if _etag_matches(request.headers.get("if-none-match"), file.etag):
+            return Response(status_code=304, headers=headers)
+        body = file.body
+        if file.gzipped is not None and _accepts_gzip(request.headers.get("accept-encoding")):
+            body = file.gzipped
+            headers["Content-Encoding"] = "gzip"
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(body))
+            return Response(status_code=200, headers=headers, media_type=file.media_type)
+        return Response(body, headers=headers, media_type=file.media_type)
+
+
+def _accepts_gzip(header: str | None) -> bool:
+    if not header:
+        return False
+    for part in header.split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _method_not_allowed(app: FastAPI, request: Request) -> bool:
+    """True when another route has this path but not this method (an API path, say)."""
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.PARTIAL:
+            return True
+    return False
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return (
+        request.headers.get("sec-fetch-mode") == "navigate" or "text/html" in accept or not accept
+    )
+
+
+def mount_pwa(app: FastAPI, pwa_dir: Path) -> Shell:
+    """Serve the PWA from ``pwa_dir``. Call after every other router is included: the catch-all
+    route answers only what no other route did."""
+    shell = Shell(pwa_dir)
+    app.state.pwa_version = shell.version
+
+    async def serve(request: Request, path: str = "") -> Response:
+        if path in shell.files:
+            return shell.response(request, path)
+        if path.endswith("/") and f"{path}{INDEX}" in shell.files:
+            return shell.response(request, f"{path}{INDEX}")
+        if _method_not_allowed(app, request):
+            raise StarletteHTTPException(405)
+        if is_server_path(path):
+            raise StarletteHTTPException(404)
+        if "." in path.rsplit("/", 1)[-1] or not _wants_html(request):
+            # A missing asset (app.jss, favicon.ico): a 404, not the app pretending to be it.
+            raise StarletteHTTPException(404)
+        # /, /q/<token>, /visit/<id>...: the app shell; the client-side router takes it from here.
+        return shell.response(request, INDEX)
+
+    async def scanned_qr(request: Request, token: str) -> Response:
+        # Kept as its own route so the path is documented as the QR codes' target.
+        return shell.response(request, INDEX)
+
+    app.add_api_route("/q/{token}", scanned_qr, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_api_route("/", serve, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_api_route("/{path:path}", serve, methods=["GET", "HEAD"], include_in_schema=False)
+    return shell

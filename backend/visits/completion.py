@@ -1,0 +1,207 @@
+"""Completing a visit: the form answers, the next action, and the submission with its card."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.actions import service as action_service
+from backend.actions.schemas import NextActionInput
+from backend.auth.principal import Principal
+from backend.config import Settings
+from backend.events import service as events
+from backend.forms import service as form_service
+from backend.forms.definitions import FormVersion
+from backend.kit.time import utc_now
+from backend.models import NextAction, PhotoKind, Visit, VisitStatus
+from backend.summaries import card
+from backend.visits import rules
+from backend.visits import service as visit_service
+from backend.visits.exceptions import VisitIncomplete, VisitNotOpen
+from backend.visits.service import EDITABLE, VisitView
+
+
+async def put_answers(
+    session: AsyncSession, principal: Principal, visit_id: uuid.UUID, answers: object
+) -> VisitView:
+    """Replace the visit's answers, validated against the form version the visit pinned."""
+    visit = await _editable_visit(session, principal, visit_id)
+    form = await visit_service.pinned_form(session, visit)
+    if form is None:
+        raise VisitNotOpen(visit.status)  # pragma: no cover - every customer type has a form
+    visit.answers = form_service.validate_answers(form, answers)
+    visit.answers_updated_at = utc_now()
+    await session.flush()
+    await _event(session, principal, visit, "visit.answers_saved", {"version": form.version})
+    return await visit_service.get_visit(session, principal, visit.id)
+
+
+async def put_next_action(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    visit_id: uuid.UUID,
+    data: NextActionInput,
+) -> tuple[NextAction, bool]:
+    visit = await _editable_visit(session, principal, visit_id)
+    ref = action_service.VisitRef(
+        id=visit.id,
+        org_id=visit.org_id,
+        rep_id=visit.rep_id,
+        store_id=visit.store_id,
+        checked_in_at=visit.checked_in_at,
+    )
+    return await action_service.set_for_visit(session, settings, principal.user_id, ref, data)
+
+
+async def submit(
+    session: AsyncSession, settings: Settings, principal: Principal, visit_id: uuid.UUID
+) -> VisitView:
+    """Submit for review: everything missing is listed at once; the summary card is built."""
+    visit = await visit_service.lock_visit_for_rep(session, principal, visit_id)
+    if visit.status == VisitStatus.submitted:
+        return await visit_service.get_visit(session, principal, visit.id)  # a replay
+    if visit.status not in EDITABLE:
+        raise VisitNotOpen(visit.status)
+    view = await visit_service.get_visit(session, principal, visit.id)
+    missing = missing_for_submit(view)
+    if missing:
+        raise VisitIncomplete(missing)
+    now = utc_now()
+    # The first submission is when the rep left the store; rework does not move it.
+    visit.checked_out_at = visit.checked_out_at or now
+    _apply_short_visit_flag(visit)
+    visit.status = VisitStatus.submitted
+    visit.submitted_at = now
+    visit.submit_count += 1
+    await session.flush()
+    view = await visit_service.get_visit(session, principal, visit.id)
+    visit.summary = card.build_summary(await _summary_input(session, settings, view))
+    await session.flush()
+    await _event(
+        session,
+        principal,
+        visit,
+        "visit.submitted" if visit.submit_count == 1 else "visit.resubmitted",
+        {"trust_score": visit.trust_score, "submit_count": visit.submit_count},
+    )
+    return view
+
+
+def missing_for_submit(view: VisitView) -> list[str]:
+    missing = [f"photo:{kind.value}" for kind in PhotoKind if kind not in view.photos]
+    if view.form is not None and view.visit.answers is None:
+        missing.append("answers")
+    if view.next_action is None:
+        missing.append("next_action")
+    return missing
+
+
+def _apply_short_visit_flag(visit: Visit) -> None:
+    assert visit.checked_out_at is not None
+    flag = rules.short_visit_flag(visit.checked_in_at, visit.checked_out_at)
+    flags = [f for f in visit.flags if f.get("code") != "short_visit"]
+    if flag is not None:
+        flags.append(flag.as_dict())
+    visit.flags = flags
+    visit.trust_score = rules.score_of(flags)
+
+
+async def _editable_visit(
+    session: AsyncSession, principal: Principal, visit_id: uuid.UUID
+) -> Visit:
+    visit = await visit_service.lock_visit_for_rep(session, principal, visit_id)
+    if visit.status not in EDITABLE:
+        raise VisitNotOpen(visit.status)
+    return visit
+
+
+async def _summary_input(
+    session: AsyncSession, settings: Settings, view: VisitView
+) -> card.SummaryInput:
+    visit, form = view.visit, view.form
+    assert visit.checked_out_at is not None
+    customer_type = await form_service.get_customer_type(session, visit.org_id, visit.customer_type)
+    answers = visit.answers or {}
+    return card.SummaryInput(
+        visit_id=visit.id,
+        store=card.SummaryStore(
+            name=view.store.name,
+            code=view.store.code,
+            address=view.store.address,
+            customer_type=visit.customer_type,
+            customer_type_name={
+                "zh": customer_type.name,
+                "en": customer_type.name_en or customer_type.name,
+            },
+        ),
+        rep_display_name=view.rep.display_name,
+        checked_in_at=visit.checked_in_at,
+        checked_out_at=visit.checked_out_at,
+        trust_score=visit.trust_score,
+        timezone=settings.timezone,
+        distance_m=visit.check_in_distance_m,
+        accuracy_m=visit.check_in_accuracy_m,
+        flags=[card.SummaryFlag(f["code"], int(f["weight"]), f["detail"]) for f in visit.flags],
+        photos={
+            kind.value: card.SummaryPhoto(
+                f"/api/v1/visits/{visit.id}/photos/{kind.value}/thumb", photo.width, photo.height
+            )
+            for kind, photo in view.photos.items()
+        },
+        profile_tags=_tags(form, answers),
+        next_action=_next_action(view.next_action),
+        pending=_pending(form, answers),
+        answers=_answers(form, answers),
+    )
+
+
+def _tags(form: FormVersion | None, answers: dict[str, Any]) -> list[card.SummaryTag]:
+    if form is None:
+        return []
+    return [
+        card.SummaryTag(t["tag"], t["field"], t["label"])
+        for t in form_service.profile_tags(form, answers)
+    ]
+
+
+def _pending(form: FormVersion | None, answers: dict[str, Any]) -> list[card.SummaryPending]:
+    if form is None:
+        return []
+    return [
+        card.SummaryPending(p["key"], p["label"], p["items"])
+        for p in form_service.pending_items(form, answers)
+    ]
+
+
+def _answers(form: FormVersion | None, answers: dict[str, Any]) -> list[card.SummaryAnswer]:
+    if form is None:
+        return []
+    return [
+        card.SummaryAnswer(r["key"], r["label"], r["type"], r["value"], r.get("display"))
+        for r in form_service.answer_rows(form, answers)
+    ]
+
+
+def _next_action(action: NextAction | None) -> card.SummaryNextAction | None:
+    if action is None:
+        return None
+    return card.SummaryNextAction(action.type, action.due_at, action.note)
+
+
+async def _event(
+    session: AsyncSession,
+    principal: Principal,
+    visit: Visit,
+    type: str,
+    payload: dict[str, object],
+) -> None:
+    await events.record(
+        session,
+        org_id=visit.org_id,
+        type=type,
+        subject_type="visit",
+        subject_id=visit.id,
+        actor_id=principal.user_id,
+        payload=payload,
+    )

@@ -1,0 +1,143 @@
+"""The default forms (pure): valid by the same rules as an admin's, bilingual, and fit for a
+realistic filled-in visit of each customer type."""
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from backend.forms.answers import answer_rows, pending_items, profile_tags, validate_answers
+from backend.forms.defaults import DEFAULT_CUSTOMER_TYPES, default_form
+from backend.forms.definitions import FormDefinition, FormVersion, definition_problems
+from tests.forms.helpers import problems
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def version_of(key: str) -> FormVersion:
+    fields = default_form(key).fields
+    return FormVersion(uuid.uuid4(), key, 1, FormDefinition(version=1, fields=fields))
+
+
+FILLED_IN: dict[str, dict[str, Any]] = {
+    "pharmacy": {
+        "store_kind": "chain",
+        "medical_insurance": True,
+        "otc_out_of_stock": ["布洛芬缓释胶囊 0.3g×20粒", "复方感冒灵颗粒 10g×9袋"],
+        "our_skus_on_shelf": 14,
+        "shelf_position": "eye_level",
+        "competitor_promotions": ["buy_gift", "staff_incentive"],
+        "competitor_promotion_details": "某品牌感冒药买二送一，11月1日至30日；店员每盒提成2元",
+        "pharmacist_attitude": "price_sensitive",
+        "staff_trained": False,
+        "monthly_boxes": 120,
+        "notes": "店长希望下周送样品",
+    },
+    "clinic": {
+        "clinic_kind": "dental",
+        "daily_patients": 40,
+        "decision_maker": "owner_doctor",
+        "decision_maker_contact": "王院长",
+        "equipment_in_use": [
+            {
+                "model": "西诺德 Axano 牙椅",
+                "quantity": 3,
+                "purchase_year": 2019,
+                "under_warranty": False,
+            },
+            {"model": "W&H 高压灭菌器", "quantity": 1},
+        ],
+        "maintenance_frequency": "quarterly",
+        "current_supplier": "杭州某医疗器械公司",
+        "supplier_satisfaction": "dissatisfied",
+        "budget_window": "this_quarter",
+        "budget_amount": 25.5,
+        "demo_requested": True,
+    },
+    "supermarket": {
+        "store_format": "hypermarket",
+        "shelf_share": 18.5,
+        "facings": [
+            {"sku": "650ml 原味", "facings": 6},
+            {"sku": "330ml 柠檬味", "facings": 4},
+            {"sku": "1.5L 家庭装", "facings": 0},
+        ],
+        "out_of_stock_skus": ["1.5L 家庭装"],
+        "price_tags_correct": False,
+        "price_tag_issues": ["330ml 柠檬味：价签仍是促销价 3.5 元"],
+        "promotion_running": True,
+        "promotion_type": "floor_stack",
+        "promotion_ends_on": "2026-12-31",
+        "competitor_activity": ["price_war", "promoter"],
+        "manager_attitude": "cooperative",
+    },
+}
+
+
+@pytest.mark.parametrize("key", [t.key for t in DEFAULT_CUSTOMER_TYPES])
+def test_default_forms_are_valid_and_bilingual(key: str) -> None:
+    form = default_form(key)
+    assert definition_problems(form.fields) == []
+    assert len(form.fields) >= 8
+    for field in form.fields:
+        assert CJK.search(field.label.zh) and not CJK.search(field.label.en), field.key
+        for option in field.options or ():
+            assert CJK.search(option.label.zh) and not CJK.search(option.label.en)
+
+
+@pytest.mark.parametrize("key", [t.key for t in DEFAULT_CUSTOMER_TYPES])
+def test_a_realistic_visit_validates(key: str) -> None:
+    form = version_of(key)
+    answers = validate_answers(form, FILLED_IN[key])
+    assert answers == FILLED_IN[key]
+    assert len(answer_rows(form, answers)) == len(FILLED_IN[key])
+
+
+def test_pharmacy_card_pieces() -> None:
+    form = version_of("pharmacy")
+    answers = validate_answers(form, FILLED_IN["pharmacy"])
+    tags = [t["tag"] for t in profile_tags(form, answers)]
+    assert tags == ["chain_pharmacy", "competitor_push", "price_sensitive"]
+    assert pending_items(form, answers)[0]["items"] == FILLED_IN["pharmacy"]["otc_out_of_stock"]
+    # No competitor promotion: the details are not asked for, and refused if sent.
+    none = {**FILLED_IN["pharmacy"], "competitor_promotions": ["none"]}
+    assert problems(form, none) == [("/answers/competitor_promotion_details", "hidden")]
+
+
+def test_supermarket_follow_up_fields() -> None:
+    form = version_of("supermarket")
+    base = {"store_format": "supermarket", "shelf_share": 20, "price_tags_correct": True}
+    assert problems(form, {**base, "promotion_running": True}) == [
+        ("/answers/promotion_type", "required")
+    ]
+    assert validate_answers(form, {**base, "promotion_running": False})
+    assert problems(form, {**base, "promotion_running": False, "promotion_type": "gift"}) == [
+        ("/answers/promotion_type", "hidden")
+    ]
+    assert problems(form, {**base, "price_tags_correct": False, "promotion_running": False}) == [
+        ("/answers/price_tag_issues", "required")
+    ]
+    assert problems(form, {**base, "promotion_running": False, "shelf_share": 101})[0] == (
+        "/answers/shelf_share",
+        "out_of_range",
+    )
+    facings = [{"sku": "a", "facings": 1}, {"sku": "b", "facings": -2}]
+    assert problems(form, {**base, "promotion_running": False, "facings": facings}) == [
+        ("/answers/facings/1/facings", "out_of_range")
+    ]
+    answers = validate_answers(form, FILLED_IN["supermarket"])
+    rows = {r["key"]: r["display"] for r in answer_rows(form, answers)}
+    assert rows["facings"]["zh"] == "650ml 原味 × 6; 330ml 柠檬味 × 4; 1.5L 家庭装 × 0"
+    assert [p["key"] for p in pending_items(form, answers)] == [
+        "out_of_stock_skus",
+        "price_tag_issues",
+    ]
+
+
+def test_clinic_budget_follow_up() -> None:
+    form = version_of("clinic")
+    answers = {**FILLED_IN["clinic"], "budget_window": "no_budget"}
+    assert problems(form, answers) == [("/answers/budget_amount", "hidden")]
+    tags = [t["tag"] for t in profile_tags(form, validate_answers(form, FILLED_IN["clinic"]))]
+    assert tags == ["switch_opportunity", "hot_lead"]
