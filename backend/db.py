@@ -49,7 +49,10 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip on every request): a connection broken by a
+        # server restart fails one request and the pool then replaces it; recycling bounds age.
+        pool_pre_ping=False,
+        pool_recycle=1800,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "doorstep"}},
     )
 

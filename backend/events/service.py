@@ -17,7 +17,9 @@ async def record(
     subject_id: uuid.UUID,
     actor_id: uuid.UUID | None,
     payload: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> Event:
+    """Add the event to the caller's transaction (``flush=False``: written at its commit)."""
     event = Event(
         org_id=org_id,
         type=type,
@@ -27,5 +29,6 @@ async def record(
         payload=payload or {},
     )
     session.add(event)
-    await session.flush()
+    if flush:
+        await session.flush()
     return event

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,11 +67,15 @@ def fingerprint(data: CheckInRequest) -> bytes:
 async def check_in(
     session: AsyncSession, settings: Settings, principal: Principal, data: CheckInRequest
 ) -> tuple[VisitView, bool]:
-    """Start a visit at the store whose door code was scanned. Returns (view, created)."""
+    """Start a visit at the store whose door code was scanned. Returns (view, created).
+
+    The hot path of the field app, kept to a handful of statements: replay or open-visit
+    check, the code's store and org, the rep's context, the form to pin, the insert, its event.
+    """
     if principal.role != Role.rep:
         raise Forbidden("Only reps check in to visits.")
     digest = fingerprint(data)
-    replay = await _replayed(session, principal, data.id, digest)
+    replay = await _replay_or_refuse(session, principal, data.id, digest)
     if replay is not None:
         return replay, False
 
@@ -89,52 +93,54 @@ async def check_in(
     if not fence.inside and not data.queued_offline:
         raise OutsideGeofence(fence)
     timing = rules.check_in_time(position.captured_at, data.device_time, server_received_at)
-    facts = rules.CheckInFacts(
-        lat=position.lat,
-        lng=position.lng,
-        fence=fence,
-        time=timing,
-        captured_at=position.captured_at,
-        device_time=data.device_time,
-        queued_offline=data.queued_offline,
-        previous=await _previous_check_in(session, principal, timing.checked_in_at),
-        same_store_same_day=await _visited_same_day(
-            session, settings, principal, store.id, timing.checked_in_at
-        ),
+    context = await _rep_context(session, settings, principal, store.id, timing.checked_in_at)
+    form = await _current_form(session, principal.org_id, store.customer_type)
+    flags = rules.check_in_flags(
+        rules.CheckInFacts(
+            lat=position.lat,
+            lng=position.lng,
+            fence=fence,
+            time=timing,
+            captured_at=position.captured_at,
+            device_time=data.device_time,
+            queued_offline=data.queued_offline,
+            previous=context.previous,
+            same_store_same_day=context.same_store_same_day,
+        )
     )
-    flags = rules.check_in_flags(facts)
-    values = {
-        "id": data.id,
-        "org_id": principal.org_id,
-        "store_id": store.id,
-        "rep_id": principal.user_id,
-        "status": VisitStatus.open,
-        "checked_in_at": timing.checked_in_at,
-        "check_in_lat": position.lat,
-        "check_in_lng": position.lng,
-        "check_in_accuracy_m": position.accuracy_m,
-        "check_in_distance_m": round(fence.distance_m, 1),
-        "captured_at": position.captured_at,
-        "device_time": data.device_time,
-        "server_received_at": server_received_at,
-        "clock_offset_s": timing.clock_offset.total_seconds(),
-        "queued_offline": data.queued_offline,
-        "check_in_fingerprint": digest,
-        "customer_type": store.customer_type,
-        "form_version": await _current_form_version(session, principal.org_id, store.customer_type),
-        "trust_score": rules.trust_score(flags),
-        "flags": [flag.as_dict() for flag in flags],
-    }
-    inserted = await session.scalar(
-        insert(Visit).values(**values).on_conflict_do_nothing().returning(Visit.id)
+    visit = await session.scalar(
+        insert(Visit)
+        .values(
+            id=data.id,
+            org_id=principal.org_id,
+            store_id=store.id,
+            rep_id=principal.user_id,
+            status=VisitStatus.open,
+            checked_in_at=timing.checked_in_at,
+            check_in_lat=position.lat,
+            check_in_lng=position.lng,
+            check_in_accuracy_m=position.accuracy_m,
+            check_in_distance_m=round(fence.distance_m, 1),
+            captured_at=position.captured_at,
+            device_time=data.device_time,
+            server_received_at=server_received_at,
+            clock_offset_s=timing.clock_offset.total_seconds(),
+            queued_offline=data.queued_offline,
+            check_in_fingerprint=digest,
+            customer_type=store.customer_type,
+            form_version=form.version if form else None,
+            trust_score=rules.trust_score(flags),
+            flags=[flag.as_dict() for flag in flags],
+        )
+        .on_conflict_do_nothing()
+        .returning(Visit)
     )
-    if inserted is None:
-        # Lost a race: the same check-in replayed concurrently, or another visit is open.
-        replay = await _replayed(session, principal, data.id, digest)
+    if visit is None:
+        # Lost a race: the same check-in replayed concurrently, or another visit opened.
+        replay = await _replay_or_refuse(session, principal, data.id, digest)
         if replay is not None:
             return replay, False
         raise VisitAlreadyOpen(await _open_visit_id(session, principal) or data.id)
-    visit = await session.get_one(Visit, data.id)
     await events.record(
         session,
         org_id=principal.org_id,
@@ -147,24 +153,101 @@ async def check_in(
             "trust_score": visit.trust_score,
             "flags": [f.code for f in flags],
         },
+        flush=False,
     )
-    return await _view(session, visit), True
+    # A new visit has no photos, reviews or next action yet: nothing more to load.
+    return VisitView(visit, store, context.rep, form=form), True
 
 
-async def _replayed(
+async def _replay_or_refuse(
     session: AsyncSession, principal: Principal, visit_id: uuid.UUID, digest: bytes
 ) -> VisitView | None:
-    existing = await session.get(Visit, visit_id, populate_existing=True)
-    if existing is None:
-        open_id = await _open_visit_id(session, principal)
-        if open_id is not None:
-            raise VisitAlreadyOpen(open_id)
+    """The stored visit for a replayed check-in; 409 for a reused id or another open visit."""
+    rows = (
+        await session.execute(
+            select(Visit.id, Visit.org_id, Visit.rep_id, Visit.check_in_fingerprint).where(
+                or_(
+                    Visit.id == visit_id,
+                    and_(
+                        Visit.org_id == principal.org_id,
+                        Visit.rep_id == principal.user_id,
+                        Visit.status == VisitStatus.open,
+                    ),
+                )
+            )
+        )
+    ).all()
+    same_id = next((row for row in rows if row.id == visit_id), None)
+    if same_id is not None:
+        mine = same_id.org_id == principal.org_id and same_id.rep_id == principal.user_id
+        if not mine or same_id.check_in_fingerprint != digest:
+            raise VisitIdConflict()
+        return await get_visit(session, principal, visit_id)
+    if rows:
+        raise VisitAlreadyOpen(rows[0].id)
+    return None
+
+
+@dataclass(frozen=True)
+class _RepContext:
+    rep: User
+    previous: rules.PreviousCheckIn | None
+    same_store_same_day: bool
+
+
+async def _rep_context(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    store_id: uuid.UUID,
+    at: datetime,
+) -> _RepContext:
+    """The rep, their previous check-in and whether they were at this store today: one query."""
+    mine = and_(Visit.org_id == principal.org_id, Visit.rep_id == principal.user_id)
+    latest = (
+        select(Visit.check_in_lat, Visit.check_in_lng, Visit.checked_in_at)
+        .where(mine, Visit.checked_in_at <= at)
+        .order_by(Visit.checked_in_at.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+    start, end = _local_day(settings, at)
+    same_day = (
+        select(Visit.id)
+        .where(
+            mine,
+            Visit.store_id == store_id,
+            Visit.checked_in_at >= start,
+            Visit.checked_in_at < end,
+        )
+        .exists()
+    )
+    row = (
+        await session.execute(
+            select(User, latest.c.check_in_lat, latest.c.check_in_lng, latest.c.checked_in_at)
+            .add_columns(same_day)
+            .outerjoin(latest, true())
+            .where(User.org_id == principal.org_id, User.id == principal.user_id)
+        )
+    ).one()
+    rep, lat, lng, previous_at, visited = row
+    previous = rules.PreviousCheckIn(lat, lng, previous_at) if previous_at is not None else None
+    return _RepContext(rep, previous, bool(visited))
+
+
+def _local_day(settings: Settings, at: datetime) -> tuple[datetime, datetime]:
+    local = at.astimezone(ZoneInfo(settings.timezone))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+async def _current_form(
+    session: AsyncSession, org_id: uuid.UUID, customer_type: str
+) -> FormVersion | None:
+    try:
+        return await form_service.current_form(session, org_id, customer_type)
+    except NotFound:
         return None
-    if existing.org_id != principal.org_id or existing.rep_id != principal.user_id:
-        raise VisitIdConflict()
-    if existing.check_in_fingerprint != digest:
-        raise VisitIdConflict()
-    return await _view(session, existing)
 
 
 async def _open_visit_id(session: AsyncSession, principal: Principal) -> uuid.UUID | None:
@@ -175,49 +258,6 @@ async def _open_visit_id(session: AsyncSession, principal: Principal) -> uuid.UU
             Visit.status == VisitStatus.open,
         )
     )
-
-
-async def _previous_check_in(
-    session: AsyncSession, principal: Principal, before: datetime
-) -> rules.PreviousCheckIn | None:
-    row = (
-        await session.execute(
-            select(Visit.check_in_lat, Visit.check_in_lng, Visit.checked_in_at)
-            .where(
-                Visit.org_id == principal.org_id,
-                Visit.rep_id == principal.user_id,
-                Visit.checked_in_at <= before,
-            )
-            .order_by(Visit.checked_in_at.desc())
-            .limit(1)
-        )
-    ).first()
-    return rules.PreviousCheckIn(row[0], row[1], row[2]) if row else None
-
-
-async def _visited_same_day(
-    session: AsyncSession,
-    settings: Settings,
-    principal: Principal,
-    store_id: uuid.UUID,
-    at: datetime,
-) -> bool:
-    zone = ZoneInfo(settings.timezone)
-    local = at.astimezone(zone)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = start + timedelta(days=1)
-    found = await session.scalar(
-        select(Visit.id)
-        .where(
-            Visit.org_id == principal.org_id,
-            Visit.rep_id == principal.user_id,
-            Visit.store_id == store_id,
-            Visit.checked_in_at >= start,
-            Visit.checked_in_at < end,
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 def visible_visits(principal: Principal) -> Select[Visit]:
@@ -416,15 +456,6 @@ async def pinned_form(session: AsyncSession, visit: Visit) -> FormVersion | None
     return await form_service.form_version(
         session, visit.org_id, visit.customer_type, visit.form_version
     )
-
-
-async def _current_form_version(
-    session: AsyncSession, org_id: uuid.UUID, customer_type: str
-) -> int | None:
-    try:
-        return (await form_service.current_form(session, org_id, customer_type)).version
-    except NotFound:
-        return None
 
 
 async def _reviews_of(
