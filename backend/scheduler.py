@@ -1,5 +1,9 @@
 """The in-process scheduler; every job is safe to run on several replicas at once."""
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, NamedTuple
+
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,36 +16,51 @@ from backend.visits import jobs as visit_jobs
 TEMP_FILE_MAX_AGE_S = 3600
 
 
+class Job(NamedTuple):
+    id: str
+    run: Callable[..., Awaitable[Any]]
+    args: tuple[Any, ...]
+    every: timedelta
+
+
+def jobs(sessionmaker: async_sessionmaker[AsyncSession], storage: Storage) -> list[Job]:
+    return [
+        Job(
+            "auth.purge_refresh_tokens",
+            auth_jobs.purge_refresh_tokens,
+            (sessionmaker,),
+            timedelta(hours=1),
+        ),
+        Job(
+            "visits.abandon_stale",
+            visit_jobs.abandon_stale_visits,
+            (sessionmaker,),
+            timedelta(minutes=5),
+        ),
+        Job(action_jobs.JOB_ID, action_jobs.run_all, (sessionmaker,), timedelta(minutes=1)),
+        Job(
+            "storage.sweep_temp_files",
+            storage.sweep_temp_files,
+            (TEMP_FILE_MAX_AGE_S,),
+            timedelta(hours=1),
+        ),
+    ]
+
+
 def build_scheduler(
     sessionmaker: async_sessionmaker[AsyncSession], storage: Storage
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        auth_jobs.purge_refresh_tokens,
-        "interval",
-        hours=1,
-        args=[sessionmaker],
-        id="auth.purge_refresh_tokens",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        visit_jobs.abandon_stale_visits,
-        "interval",
-        minutes=5,
-        args=[sessionmaker],
-        id="visits.abandon_stale",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        storage.sweep_temp_files,
-        "interval",
-        hours=1,
-        args=[TEMP_FILE_MAX_AGE_S],
-        id="storage.sweep_temp_files",
-        max_instances=1,
-        coalesce=True,
-    )
-    action_jobs.register(scheduler, sessionmaker)
+    for job in jobs(sessionmaker, storage):
+        # One run at a time per process, and a missed run is not replayed in a burst; other
+        # replicas are kept out by each job's own row claims or advisory lock.
+        scheduler.add_job(
+            job.run,
+            "interval",
+            seconds=job.every.total_seconds(),
+            args=list(job.args),
+            id=job.id,
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler

@@ -58,17 +58,3 @@ async def run_all(
 
 
 JOB_ID = "next_actions.remind_and_escalate"
-
-
-def register(scheduler: object, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Add the reminders-and-escalation job (id ``JOB_ID``, every minute) to an APScheduler."""
-    add_job = getattr(scheduler, "add_job")  # noqa: B009  (apscheduler is untyped)
-    add_job(
-        run_all,
-        "interval",
-        minutes=1,
-        args=[sessionmaker],
-        id=JOB_ID,
-        max_instances=1,
-        coalesce=True,
-    )

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.actions import jobs, service
 from backend.db import create_engine, create_sessionmaker, session_scope
+from backend.kit.storage import build_storage
 from backend.kit.time import utc_now
 from backend.models import Event, NextAction, Notification
+from backend.scheduler import build_scheduler
 from tests.actions.conftest import Desk, iso
 
 
@@ -185,11 +186,11 @@ async def test_two_real_schedulers_fire_each_reminder_and_escalation_once(desk: 
     await _make_due(desk, [a.id for a in actions], utc_now() - timedelta(minutes=1))
     assert desk.settings.database_url
     other_engine = create_engine(desk.settings.database_url, desk.settings)
-    schedulers = [AsyncIOScheduler(timezone="UTC"), AsyncIOScheduler(timezone="UTC")]
-    for scheduler, maker in zip(
-        schedulers, [desk.sessionmaker, create_sessionmaker(other_engine)], strict=True
-    ):
-        jobs.register(scheduler, maker)
+    storage = build_storage(desk.settings)
+    schedulers = [
+        build_scheduler(desk.sessionmaker, storage),
+        build_scheduler(create_sessionmaker(other_engine), storage),
+    ]
     try:
         for scheduler in schedulers:
             scheduler.start()
