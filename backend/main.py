@@ -15,6 +15,7 @@ from backend.config import Settings, get_settings
 from backend.db import create_engine, create_sessionmaker, open_database
 from backend.errors import install_error_handlers
 from backend.forms.endpoints import router as forms_router
+from backend.kit.idempotency import IdempotencyMiddleware
 from backend.kit.storage import build_storage
 from backend.notifications.endpoints import router as notifications_router
 from backend.ops.endpoints import router as ops_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     _mount_pwa(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

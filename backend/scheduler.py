@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.actions import jobs as action_jobs
 from backend.auth import jobs as auth_jobs
+from backend.kit import idempotency
 from backend.kit.storage import Storage
 from backend.visits import jobs as visit_jobs
 
@@ -36,6 +37,12 @@ def jobs(sessionmaker: async_sessionmaker[AsyncSession], storage: Storage) -> li
             visit_jobs.abandon_stale_visits,
             (sessionmaker,),
             timedelta(minutes=5),
+        ),
+        Job(
+            "idempotency.purge_expired",
+            idempotency.purge_expired_keys,
+            (sessionmaker,),
+            timedelta(hours=1),
         ),
         Job(action_jobs.JOB_ID, action_jobs.run_all, (sessionmaker,), timedelta(minutes=1)),
         Job(

@@ -3,6 +3,7 @@
 from backend.kit.db_model import Base
 from backend.models.customer_type import CustomerType
 from backend.models.event import Event
+from backend.models.idempotency_key import IdempotencyKey
 from backend.models.login_name import LoginName
 from backend.models.login_throttle import LoginThrottle
 from backend.models.next_action import NextAction, NextActionStatus, NextActionType
@@ -24,6 +25,7 @@ __all__ = [
     "Base",
     "CustomerType",
     "Event",
+    "IdempotencyKey",
     "LoginName",
     "LoginThrottle",
     "NextAction",

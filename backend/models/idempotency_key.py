@@ -1,0 +1,32 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, PrimaryKeyConstraint, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.kit.db_model import Base, OrgScopedMixin
+
+
+class IdempotencyKey(OrgScopedMixin, Base):
+    """A POST's ``Idempotency-Key``, claimed by its caller, with the response to replay.
+
+    Rows live 24 hours (see ``backend.kit.idempotency.purge_expired``). ``status`` is
+    ``in_progress`` while the first request runs and ``completed`` once its response is stored.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "user_id", "key"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    key: Mapped[str] = mapped_column(String(255), nullable=False)
+    method: Mapped[str] = mapped_column(String(16), nullable=False)
+    path: Mapped[str] = mapped_column(Text, nullable=False)
+    body_sha256: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    response_status: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    response_content_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
