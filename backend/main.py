@@ -6,8 +6,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
-from fastapi.staticfiles import StaticFiles
 
 from backend.actions.endpoints import router as actions_router
 from backend.auth.endpoints import router as auth_router
@@ -21,6 +19,7 @@ from backend.notifications.endpoints import router as notifications_router
 from backend.ops.endpoints import router as ops_router
 from backend.ops.logging import configure_logging
 from backend.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from backend.pwa import mount_pwa
 from backend.scheduler import build_scheduler
 from backend.stores.endpoints import router as stores_router
 from backend.summaries.endpoints import pages as share_pages
@@ -93,19 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    _mount_pwa(app)
+    mount_pwa(app, PWA_DIR)  # last: its GET catch-all answers what no route did
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app
-
-
-def _mount_pwa(app: FastAPI) -> None:
-    index = PWA_DIR / "index.html"
-
-    @app.get("/q/{token}", include_in_schema=False)
-    async def scanned_qr(token: str) -> FileResponse:
-        # The PWA reads the token from the URL; the server only hands it the app shell.
-        return FileResponse(index, media_type="text/html")
-
-    app.mount("/", StaticFiles(directory=PWA_DIR, html=True), name="pwa")

@@ -182,13 +182,6 @@ def _method_not_allowed(app: FastAPI, request: Request) -> bool:
     return False
 
 
-def _wants_html(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return (
-        request.headers.get("sec-fetch-mode") == "navigate" or "text/html" in accept or not accept
-    )
-
-
 def mount_pwa(app: FastAPI, pwa_dir: Path) -> Shell:
     """Serve the PWA from ``pwa_dir``. Call after every other router is included: the catch-all
     route answers only what no other route did."""
@@ -198,13 +191,15 @@ def mount_pwa(app: FastAPI, pwa_dir: Path) -> Shell:
     async def serve(request: Request, path: str = "") -> Response:
         if path in shell.files:
             return shell.response(request, path)
+        if path == "":
+            return shell.response(request, INDEX)
         if path.endswith("/") and f"{path}{INDEX}" in shell.files:
             return shell.response(request, f"{path}{INDEX}")
         if _method_not_allowed(app, request):
             raise StarletteHTTPException(405)
         if is_server_path(path):
             raise StarletteHTTPException(404)
-        if "." in path.rsplit("/", 1)[-1] or not _wants_html(request):
+        if "." in path.rsplit("/", 1)[-1]:
             # A missing asset (app.jss, favicon.ico): a 404, not the app pretending to be it.
             raise StarletteHTTPException(404)
         # /, /q/<token>, /visit/<id>...: the app shell; the client-side router takes it from here.

@@ -1,0 +1,63 @@
+// IndexedDB, promise-wrapped. Stores: outbox (the write queue), visits (local visit drafts),
+// kv (cached reference data: me, stores, customer types, lists for the Today screen).
+const NAME = 'doorstep';
+const VERSION = 1;
+let opening = null;
+
+export function openDb() {
+  opening ??= new Promise((resolve, reject) => {
+    const request = indexedDB.open(NAME, VERSION);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      const outbox = db.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
+      outbox.createIndex('visit', 'visit_id');
+      db.createObjectStore('visits', { keyPath: 'id' });
+      db.createObjectStore('kv', { keyPath: 'key' });
+    };
+    request.onsuccess = () => {
+      const db = request.result;
+      // Another tab upgrading the schema: let it, and reopen on next use.
+      db.onversionchange = () => { db.close(); opening = null; };
+      resolve(db);
+    };
+    request.onerror = () => reject(request.error);
+    request.onblocked = () => reject(new Error('IndexedDB upgrade blocked by another tab'));
+  });
+  return opening;
+}
+
+/** Run fn(stores) in one transaction; resolves with fn's result once the transaction commits,
+ * rejects (QuotaExceededError included) if it aborts. */
+export async function transact(names, mode, fn) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(names, mode);
+    const stores = Object.fromEntries([names].flat().map((n) => [n, tx.objectStore(n)]));
+    let result;
+    tx.oncomplete = () => resolve(result);
+    tx.onabort = () => reject(tx.error || new Error('transaction aborted'));
+    tx.onerror = () => {};
+    Promise.resolve(fn(stores)).then((value) => { result = value; }, (error) => { tx.abort(); reject(error); });
+  });
+}
+
+export const req = (request) => new Promise((resolve, reject) => {
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+
+export const get = (store, key) => transact(store, 'readonly', (s) => req(s[store].get(key)));
+export const getAll = (store) => transact(store, 'readonly', (s) => req(s[store].getAll()));
+export const put = (store, value) => transact(store, 'readwrite', (s) => req(s[store].put(value)));
+export const del = (store, key) => transact(store, 'readwrite', (s) => req(s[store].delete(key)));
+
+export async function kvGet(key, fallback = null) {
+  const row = await get('kv', key);
+  return row ? row.value : fallback;
+}
+export const kvSet = (key, value) => put('kv', { key, value, saved_at: Date.now() });
+
+/** Wipe everything (sign-out of a different user); the outbox is kept unless `all`. */
+export async function clearCaches() {
+  await transact('kv', 'readwrite', (s) => req(s.kv.clear()));
+}

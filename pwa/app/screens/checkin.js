@@ -1,0 +1,132 @@
+// Check-in at the door: the position with its accuracy, the distance to the store when it is
+// cached, waiting for a better fix, and a plain-words explanation when the server refuses.
+import { h, add, t, clear, toast, showStorageError } from '../ui.js';
+import { storeById } from '../cache.js';
+import { storeIdFrom, tokenFrom } from '../qr.js';
+import { watchBestFix, distanceM, effectiveDistance } from '../geo.js';
+import { activeDrafts, checkIn, forget, adopt, abandon } from '../visits.js';
+import * as outbox from '../outbox.js';
+import { api } from '../api.js';
+
+const GOOD_M = 30;
+const FAIR_M = 100;
+
+function quality(accuracy) {
+  return accuracy <= GOOD_M ? ['ok', t('fix_good')] : accuracy <= FAIR_M ? ['warn', t('fix_fair')] : ['error-text', t('fix_poor')];
+}
+
+/** The outside_geofence refusal, in plain words. */
+export function geofenceExplanation(problem, storeName) {
+  const round = (n) => Math.round(Number(n) || 0);
+  return h('div', { class: 'card attention', id: 'geofence-explanation', role: 'alert' },
+    h('h2', {}, t('outside_title')),
+    h('p', {}, t('outside_body', {
+      store: storeName || t('the_store'), distance: round(problem.distance_m), radius: round(problem.radius_m),
+      accuracy: round(problem.accuracy_m), effective: round(problem.effective_distance_m),
+    })),
+    h('p', {}, t('outside_advice')));
+}
+
+export async function render(main, [rawToken], { navigate }) {
+  document.title = `${t('check_in')} · Doorstep`;
+  const token = tokenFrom(rawToken);
+  if (!token) {
+    add(main, h('h1', {}, t('check_in')), h('p', { class: 'error-text', role: 'alert' }, t('not_a_door_code')),
+      h('a', { class: 'button wide', href: '/scan', 'data-link': '' }, t('scan_again')));
+    return null;
+  }
+  const store = await storeById(storeIdFrom(token));
+  const open = (await activeDrafts()).find((d) => d.status === 'open');
+  add(main, h('h1', {}, t('check_in')),
+    h('div', { class: 'card' },
+      h('strong', { id: 'store-name' }, store?.name || t('store_not_cached')),
+      store ? h('div', { class: 'muted' }, store.address) : null));
+
+  if (open) {
+    add(main, h('div', { class: 'card attention', role: 'alert', id: 'open-visit-notice' },
+      h('p', {}, t('already_open', { store: open.store?.name || '' })),
+      h('a', { class: 'button primary wide', href: `/visit/${open.id}`, 'data-link': '' }, t('continue_visit'))));
+    return null;
+  }
+
+  const fixBox = h('div', { class: 'card', 'aria-live': 'polite', id: 'fix' }, h('p', {}, t('locating')));
+  const result = h('div', {});
+  const checkButton = h('button', { class: 'primary wide', type: 'button', disabled: true, id: 'check-in-button' }, t('check_in_here'));
+  const betterButton = h('button', { class: 'wide', type: 'button' }, t('wait_better_fix'));
+  add(main, fixBox, checkButton, betterButton, result);
+
+  let best = null;
+  let stop = () => {};
+  const startWatching = () => {
+    stop();
+    stop = watchBestFix((fix) => {
+      best = fix;
+      localStorage.setItem('doorstep.last_position', JSON.stringify({ lat: fix.lat, lng: fix.lng }));
+      const [cls, label] = quality(fix.accuracy_m);
+      const rows = [h('p', {}, t('accuracy'), ' ', h('span', { class: `meter ${cls}`, id: 'accuracy' }, `±${Math.round(fix.accuracy_m)} m`), ' ', h('span', { class: cls }, label))];
+      if (store) {
+        const distance = distanceM(fix, store);
+        const effective = effectiveDistance(distance, fix.accuracy_m);
+        const inside = effective <= store.geofence_radius_m;
+        rows.push(h('p', { id: 'distance' }, t('distance_to_store', { distance: Math.round(distance), radius: store.geofence_radius_m })),
+          h('p', { class: inside ? 'ok' : 'error-text' }, inside ? t('inside_fence') : t('outside_fence_hint')));
+      }
+      clear(fixBox, rows);
+      checkButton.disabled = false;
+    }, (error) => {
+      clear(fixBox, h('p', { class: 'error-text', role: 'alert' }, error.code === 1 ? t('location_denied') : t('location_failed')));
+    });
+  };
+  startWatching();
+  betterButton.addEventListener('click', () => { best = null; checkButton.disabled = true; clear(fixBox, h('p', {}, t('waiting_fix'))); startWatching(); });
+
+  checkButton.addEventListener('click', async () => {
+    if (!best) return;
+    checkButton.disabled = true;
+    clear(result);
+    let visit;
+    try {
+      visit = await checkIn({ token, position: best });
+    } catch (error) {
+      showStorageError(error);
+      checkButton.disabled = false;
+      return;
+    }
+    if (!navigator.onLine) {
+      toast(t('checked_in_offline'));
+      stop();
+      navigate(`/visit/${visit.id}`, { replace: true });
+      return;
+    }
+    await outbox.replay();
+    const [item] = await outbox.itemsFor(visit.id);
+    if (!item || item.kind !== 'check_in') { stop(); navigate(`/visit/${visit.id}`, { replace: true }); return; }
+    if (item.state !== 'attention') {
+      toast(t('checked_in_queued'));
+      stop();
+      navigate(`/visit/${visit.id}`, { replace: true });
+      return;
+    }
+    // Refused at the door: the rep is standing there and can try again, so nothing is kept.
+    const problem = item.last_error?.problem || {};
+    await forget(visit.id);
+    checkButton.disabled = false;
+    if (problem.code === 'outside_geofence') result.append(geofenceExplanation(problem, store?.name));
+    else if (problem.code === 'visit_already_open') {
+      result.append(h('div', { class: 'card attention', role: 'alert' }, h('p', {}, t('already_open_server')),
+        h('button', { class: 'wide', type: 'button', onclick: async () => {
+          const other = await api('GET', `/api/v1/visits/${problem.visit_id}`);
+          await adopt(other);
+          navigate(`/visit/${other.id}`);
+        } }, t('continue_visit')),
+        h('button', { class: 'danger wide', type: 'button', onclick: async () => {
+          await abandon(problem.visit_id, t('abandon_reason_new_checkin'));
+          await outbox.replay();
+          toast(t('abandoned'));
+          clear(result);
+        } }, t('abandon_that_visit'))));
+    } else if (problem.code === 'invalid_qr') result.append(h('div', { class: 'card attention', role: 'alert' }, h('p', {}, t('invalid_qr'))));
+    else result.append(h('p', { class: 'error-text', role: 'alert' }, item.last_error?.detail || t('error')));
+  });
+  return () => stop();
+}

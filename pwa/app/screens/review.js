@@ -1,0 +1,71 @@
+// Supervisor: the approval queue (oldest first) with trust flags and photos; approve, or reject
+// with a reason (the visit goes back to the rep as rework). Reviews need the network.
+import { h, add, t, clear, toast, formatTime, pick } from '../ui.js';
+import { api, imageUrl } from '../api.js';
+
+function flags(visit) {
+  return (visit.trust?.flags || []).map((f) => h('span', { class: 'chip red', title: f.code }, t(`flag_${f.code}`, { fallback: f.code })));
+}
+
+function thumbs(visit) {
+  return h('div', { class: 'photo-row' }, Object.entries(visit.photos || {}).map(([kind, photo]) => {
+    const img = h('img', { alt: t(`photo_${kind}`), loading: 'lazy' });
+    imageUrl(photo.thumb_url).then((url) => { img.src = url; }).catch(() => {});
+    return h('a', { href: photo.url, target: '_blank', rel: 'noopener', 'aria-label': t(`photo_${kind}`),
+      onclick: async (event) => { event.preventDefault(); window.open(await imageUrl(photo.url), '_blank'); } }, img);
+  }));
+}
+
+async function queue(main) {
+  document.title = `${t('review_queue')} · Doorstep`;
+  add(main, h('h1', {}, t('review_queue')));
+  if (!navigator.onLine) { add(main, h('p', { class: 'muted' }, t('review_offline'))); return; }
+  const page = await api('GET', '/api/v1/review-queue?limit=50');
+  if (!page.items.length) { add(main, h('p', { class: 'card', id: 'queue-empty' }, t('queue_empty'))); return; }
+  add(main, h('ul', { style: 'list-style:none;padding:0;margin:0', id: 'review-list' }, page.items.map((visit) => h('li', { class: 'card', dataset: { visitId: visit.id } },
+    h('a', { href: `/review/${visit.id}`, 'data-link': '', style: 'display:block;min-height:44px;color:inherit;text-decoration:none' },
+      h('div', { class: 'row' }, h('strong', { class: 'grow' }, visit.store.name), h('span', { class: visit.trust.score < 70 ? 'chip red' : 'chip green' }, t('trust_n', { n: visit.trust.score }))),
+      h('div', { class: 'muted' }, visit.rep.display_name, ' · ', formatTime(visit.submitted_at || visit.checked_in_at))),
+    h('p', {}, flags(visit)), thumbs(visit)))));
+}
+
+async function detail(main, id, navigate) {
+  const visit = await api('GET', `/api/v1/visits/${id}`);
+  document.title = `${visit.store.name} · ${t('review')}`;
+  const summary = visit.summary || {};
+  const comment = h('textarea', { id: 'review-comment', maxlength: 1000 });
+  const error = h('p', { class: 'error-text', role: 'alert', id: 'review-error' });
+  const decide = async (decision) => {
+    error.textContent = '';
+    const text = comment.value.trim();
+    if (decision === 'reject' && !text) { error.textContent = t('reason_required'); comment.focus(); return; }
+    try {
+      await api('POST', `/api/v1/visits/${id}/${decision}`, decision === 'reject' ? { reason: text } : { comment: text || null });
+      toast(decision === 'reject' ? t('rejected_toast') : t('approved_toast'));
+      navigate('/review', { replace: true });
+    } catch (err) {
+      error.textContent = navigator.onLine ? err.message : t('review_offline');
+    }
+  };
+  add(main, 
+    h('h1', {}, visit.store.name),
+    h('p', { class: 'muted' }, visit.rep.display_name, ' · ', formatTime(visit.checked_in_at), summary.duration ? ` · ${pick(summary.duration)}` : ''),
+    h('p', {}, h('span', { class: visit.trust.score < 70 ? 'chip red' : 'chip green' }, t('trust_n', { n: visit.trust.score })), ' ', flags(visit)),
+    h('p', { class: 'muted' }, t('check_in_distance', { distance: Math.round(visit.check_in.distance_m), accuracy: Math.round(visit.check_in.accuracy_m) })),
+    thumbs(visit),
+    (summary.answers || []).length ? h('dl', { class: 'facts' }, summary.answers.flatMap((a) => [h('dt', {}, pick(a.label)), h('dd', {}, pick(a.display))])) : null,
+    visit.next_action ? h('p', {}, h('strong', {}, t('next_action'), ': '), t(`action_${visit.next_action.type}`), ' · ', formatTime(visit.next_action.due_at), visit.next_action.note ? ` · ${visit.next_action.note}` : '') : null,
+    h('label', { for: 'review-comment' }, t('review_comment')), comment, error,
+    h('div', { class: 'row' },
+      h('button', { class: 'primary grow', type: 'button', id: 'approve', onclick: () => decide('approve') }, t('approve')),
+      h('button', { class: 'danger grow', type: 'button', id: 'reject', onclick: () => decide('reject') }, t('reject'))));
+}
+
+export async function render(main, [id], { navigate }) {
+  try {
+    if (id) await detail(main, id, navigate); else await queue(main);
+  } catch (error) {
+    clear(main, h('h1', {}, t('review_queue')), h('p', { class: 'error-text', role: 'alert' }, navigator.onLine ? error.message : t('review_offline')));
+  }
+  return null;
+}
