@@ -1,28 +1,95 @@
-"""The demo organization: one city (Hangzhou), one team, a supervisor, four reps, ~60 stores.
+"""The demo organization: one city (Hangzhou), one team, a supervisor, four reps, ~60 stores, and
+a week of visits in every state.
 
-Everything is created through the domain services (so events, QR keys and defaults are exactly
-what a real organization gets) and is deterministic: the same seed gives the same stores.
-``seed_demo_history`` is where a week of visits will be generated once visits exist.
+People, the team and the stores are created through the domain services (so events, QR keys and
+defaults are exactly what a real organization gets). Everything is deterministic: the same seed
+gives the same stores and, for the same "now", the same history.
+
+The history (:func:`seed_demo_history`) is **demo data written through the models**: visits in
+the past cannot go through the check-in, submit and review services, which stamp the current
+time. It keeps every invariant those flows keep, and uses their rules and helpers wherever they
+take the time as input:
+
+- check-in fields are consistent (``checked_in_at = captured_at + clock_offset``,
+  ``clock_offset = server_received_at - device_time``, the distance is the haversine distance
+  and the position is inside the geofence unless queued offline), flags come from
+  ``visits.rules.check_in_flags`` (previous check-in and same-day facts included) and
+  ``trust_score = 100 - sum(WEIGHTS)`` over the check-in, photo and submit flags;
+- at most one open visit per rep (rep1's, checked in a few minutes before seeding: the stale-visit
+  job abandons visits open longer than 4 hours), and a rep's visits never overlap;
+- photos are synthetic Pillow drawings, re-encoded and watermarked by ``photos.service.process``
+  and stored by ``photos.service.save`` (files, thumbnails, hashes and hash bands); a duplicate is
+  flagged only when ``photos.service.find_duplicates`` finds one, as at upload;
+- answers pass ``forms.service.validate_answers`` against the pinned form version; next actions
+  are due within 7 days of the check-in and after they were set; the summary card is built by
+  the visits module's own summary input and ``summaries.card.build_summary``;
+- every state change has its event (occurred at the simulated time); reminders, due and overdue
+  notifications, escalations and rejection notices are stamped and written as the jobs and the
+  review service would have written them, so a server started afterwards sends nothing twice.
 """
 
+import asyncio
+import io
+import math
 import random
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import anyio.to_thread
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
+from backend.actions import rules as rules_for_actions
+from backend.actions.schemas import NextActionInput
+from backend.actions.service import fingerprint as action_fingerprint
 from backend.auth.principal import Principal
 from backend.config import Settings
-from backend.models import Organization
+from backend.forms import service as form_service
+from backend.forms.definitions import FieldDefinition, FormVersion
+from backend.kit.fonts import cjk_font_path
+from backend.kit.geo import haversine_m
+from backend.kit.storage import Storage, build_storage
+from backend.kit.time import isoformat_z
+from backend.models import (
+    Event,
+    NextAction,
+    NextActionReschedule,
+    NextActionStatus,
+    NextActionType,
+    Notification,
+    Organization,
+    PhotoHashBand,
+    PhotoKind,
+    ReviewDecision,
+    Store,
+    Team,
+    User,
+    Visit,
+    VisitReview,
+    VisitStatus,
+)
 from backend.models.user import Role
 from backend.orgs import service as org_service
+from backend.photos import processing
+from backend.photos import service as photo_service
+from backend.stores import qr
 from backend.stores import service as store_service
 from backend.stores.schemas import StoreCreate
+from backend.summaries import card
 from backend.teams import service as team_service
 from backend.teams.schemas import TeamCreate
 from backend.users import service as user_service
 from backend.users.schemas import UserCreate
+from backend.visits import completion, rules
+from backend.visits import service as visit_service
+from backend.visits.schemas import CheckInRequest, Position
 
 DEMO_ORG_NAME = "Doorstep 演示公司"
 DEMO_PASSWORD = "doorstep-demo"  # noqa: S105 - a published demo login, not a secret
@@ -75,7 +142,17 @@ async def find_demo_org(session: AsyncSession) -> Organization | None:
 
 
 async def seed_demo(session: AsyncSession, settings: Settings) -> DemoLogins:
-    """Create the demo organization with its people, team and stores (only ``flush()``es)."""
+    """Create the demo organization with its people, team, stores and a week of history.
+
+    Idempotent: when the demo organization exists already nothing is created (its history is
+    only added if it has no visit at all). Only ``flush()``es.
+    """
+    existing = await find_demo_org(session)
+    if existing is not None:
+        logins = await _existing_logins(session, existing)
+        await seed_demo_history(session, settings, logins)
+        return logins
+
     org, admin = await org_service.create_org(session, DEMO_ORG_NAME, ADMIN[0], DEMO_PASSWORD)
     admin.display_name = ADMIN[1]
     principal = Principal(user_id=admin.id, org_id=org.id, role=Role.admin)
@@ -125,14 +202,1429 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> DemoLogins:
     return logins
 
 
-async def seed_demo_history(session: AsyncSession, settings: Settings, demo: DemoLogins) -> None:
-    """A week of visits, photos, next actions and reviews for the demo reps.
+async def _existing_logins(session: AsyncSession, org: Organization) -> DemoLogins:
+    team_id = await session.scalar(
+        select(Team.id).where(Team.org_id == org.id, Team.name == DEMO_TEAM_NAME)
+    )
+    store_ids = (
+        await session.scalars(select(Store.id).where(Store.org_id == org.id).order_by(Store.code))
+    ).all()
+    return DemoLogins(
+        org_id=org.id,
+        org_name=org.name,
+        password=DEMO_PASSWORD,
+        logins=demo_logins_template(),
+        team_id=team_id,
+        store_ids=list(store_ids),
+    )
 
-    Intentionally empty until the visits issue lands: generate the history here through the
-    visits service (check-ins at the stores in ``demo.store_ids`` by ``rep1``..``rep4`` over
-    the past 7 days, deterministic with ``random.Random(DEMO_SEED)``).
+
+# --- a week of history ---------------------------------------------------------------------------
+
+HISTORY_DAYS = 7
+DAY_START = time(9, 0)
+DAY_END = time(17, 50)
+SUPERVISOR_HOURS = (time(8, 30), time(20, 0))
+OPEN_VISIT_AGE = timedelta(minutes=18)
+AUTO_ABANDON_REASON = "auto: open for more than 4 hours"
+ALL_KINDS = (PhotoKind.storefront, PhotoKind.shelf, PhotoKind.conversation)
+
+_ABANDON_REASONS = (
+    "门店今天盘点，暂停营业",
+    "店长不在，约好明天上午再来",
+    "客户临时有事，改天再访",
+)
+_APPROVE_COMMENTS = (
+    "陈列照清晰，跟进事项具体，很好",
+    "不错。缺货清单记得同步给内勤补货",
+    "可以，下次把竞品的价签也拍一下",
+    "好的，演示时间定了在群里说一声",
+    "辛苦了，这家店重点跟进",
+    "信息完整，通过",
+    "收到，按计划推进",
+)
+_REJECT = (
+    (
+        "“其他情况”没写和店长沟通的结论，请补充后重新提交",
+        "已补充：店长同意下周把我司产品调到黄金位",
+    ),
+    ("请在备注里写明竞品的具体活动和时间", "已补充：竞品买二送一，活动到月底结束"),
+    ("跟进事项要写清楚负责人和数量，请补充说明", "已补充：由店长对接，首批 20 盒"),
+)
+_COMPLETION_NOTES = {
+    NextActionType.send_sample: ("样品已送到，店长签收", "已送样，约了下周回访"),
+    NextActionType.quote: ("报价已发，客户在内部审批", "报价已确认，等待下单"),
+    NextActionType.demo: ("演示完成，客户反馈不错", "已演示，院长要求再出一版方案"),
+    NextActionType.follow_up_call: ("电话已回访，补货已到", "已电话沟通，下周下单"),
+    NextActionType.other: ("已完成", "已按约定处理"),
+}
+_ACTIONS: dict[str, tuple[tuple[NextActionType, str], ...]] = {
+    "pharmacy": (
+        (NextActionType.send_sample, "给店长送 3 盒新品样品"),
+        (NextActionType.quote, "发季度进货报价和陈列返利方案"),
+        (NextActionType.follow_up_call, "电话确认缺货品种是否已补货"),
+        (NextActionType.other, "给店员做一次产品培训"),
+    ),
+    "clinic": (
+        (NextActionType.demo, "上门演示新款超声洁牙机"),
+        (NextActionType.quote, "发送设备年度保养套餐报价"),
+        (NextActionType.send_sample, "送一箱一次性耗材试用装"),
+        (NextActionType.follow_up_call, "和院长电话确认采购预算"),
+    ),
+    "supermarket": (
+        (NextActionType.other, "确认端架堆头位置和档期"),
+        (NextActionType.quote, "提交下月促销费用报价"),
+        (NextActionType.follow_up_call, "电话跟进缺货 SKU 补货"),
+        (NextActionType.send_sample, "送 2 箱试吃装"),
+    ),
+}
+_RESCHEDULE_REASON = "客户出差，约到他回来以后"
+
+
+@dataclass
+class _ActionPlan:
+    id: uuid.UUID
+    type: NextActionType
+    note: str
+    set_at: datetime
+    due_at: datetime
+    completed_at: datetime | None = None
+    rescheduled_at: datetime | None = None
+    first_due_at: datetime | None = None
+
+
+@dataclass
+class _Planned:
+    """One visit of the history, decided before anything is written."""
+
+    id: uuid.UUID
+    rep: User
+    store: Store
+    checked_in_at: datetime
+    minutes: float  # at the store: check-in to submit (or to abandon)
+    kind: str = "visit"  # visit | open | abandoned | auto_abandoned
+    accuracy_m: float = 10.0
+    offset_m: float = 15.0
+    bearing: float = 0.0
+    device_offset_s: float = 0.0  # server minus device clock
+    latency_s: float = 1.5  # check-in to the server receiving it
+    offline: bool = False
+    abandon_reason: str | None = None
+    photo_seeds: dict[PhotoKind, int] = field(default_factory=dict)
+    duplicate_of: "_Planned | None" = None
+    # Reviews: (at, decision, comment) in order; resubmission time when reworked.
+    reviews: list[tuple[datetime, ReviewDecision, str]] = field(default_factory=list)
+    resubmitted_at: datetime | None = None
+    reject_fix: str | None = None
+    action: _ActionPlan | None = None
+
+    @property
+    def submitted_first_at(self) -> datetime:
+        return self.checked_in_at + timedelta(minutes=self.minutes)
+
+    @property
+    def server_received_at(self) -> datetime:
+        return self.checked_in_at + timedelta(seconds=self.latency_s)
+
+    @property
+    def submitted_at(self) -> datetime:
+        """The (first) submission as the server saw it: an offline visit syncs when it can."""
+        return max(self.submitted_first_at, self.server_received_at + timedelta(seconds=5))
+
+    @property
+    def ends_at(self) -> datetime:
+        """When the rep is free for the next visit (the visit left open or submitted)."""
+        if self.kind == "auto_abandoned":
+            return self.checked_in_at + visit_service.STALE_AFTER + timedelta(minutes=1)
+        return self.submitted_at
+
+    def status(self) -> VisitStatus:
+        if self.kind == "open":
+            return VisitStatus.open
+        if self.kind != "visit":
+            return VisitStatus.abandoned
+        if not self.reviews:
+            return VisitStatus.submitted
+        last = self.reviews[-1][1]
+        if last == ReviewDecision.rejected:
+            return VisitStatus.submitted if self.resubmitted_at else VisitStatus.rejected
+        return VisitStatus.approved
+
+    def photo_time(self, kind: PhotoKind) -> datetime:
+        share = {PhotoKind.storefront: 0.08, PhotoKind.shelf: 0.35, PhotoKind.conversation: 0.6}
+        return self.checked_in_at + timedelta(minutes=self.minutes * share[kind])
+
+
+@dataclass
+class HistoryCounts:
+    visits: dict[str, int] = field(default_factory=dict)
+    photos: int = 0
+    next_actions: int = 0
+    overdue_actions: int = 0
+    notifications: int = 0
+    events: int = 0
+
+
+async def seed_demo_history(
+    session: AsyncSession,
+    settings: Settings,
+    demo: DemoLogins,
+    *,
+    now: datetime | None = None,
+    seed: int = DEMO_SEED,
+) -> HistoryCounts:
+    """A week of visits by rep1..rep4 at their stores, in every state (see the module doc).
+
+    Does nothing (returns empty counts) when the demo organization has any visit already.
     """
-    return None
+    if await session.scalar(select(Visit.id).where(Visit.org_id == demo.org_id).limit(1)):
+        return HistoryCounts()
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    zone = ZoneInfo(settings.timezone)
+    org = await session.get_one(Organization, demo.org_id)
+    users = {
+        u.username: u for u in await session.scalars(select(User).where(User.org_id == demo.org_id))
+    }
+    reps = [users[username] for username, _ in REPS]
+    supervisor = users[SUPERVISOR[0]]
+    stores = list(
+        await session.scalars(select(Store).where(Store.org_id == demo.org_id).order_by(Store.code))
+    )
+    rng = random.Random(seed)
+    plans = _plan(rng, now, zone, reps, _territories(reps, stores))
+    writer = _HistoryWriter(session, settings, org, supervisor, zone, now)
+    storage = build_storage(settings)
+    await storage.start()
+    try:
+        return await writer.write(plans, storage, rng)
+    finally:
+        await storage.close()
+
+
+def _territories(reps: Sequence[User], stores: Sequence[Store]) -> dict[uuid.UUID, list[Store]]:
+    """Each rep covers one district (the stores whose address is in it)."""
+    out: dict[uuid.UUID, list[Store]] = {}
+    for rep, (district, *_) in zip(reps, _DISTRICTS, strict=False):
+        mine = [s for s in stores if district in s.address]
+        out[rep.id] = mine if len(mine) >= 6 else list(stores)
+    return out
+
+
+def _local(zone: tzinfo, day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def _route(start: Store, stores: list[Store]) -> list[Store]:
+    """Visit order: always the nearest store not yet visited."""
+    route, left = [start], [s for s in stores if s.id != start.id]
+    while left:
+        here = route[-1]
+        nearest = min(left, key=lambda s: haversine_m(here.lat, here.lng, s.lat, s.lng))
+        route.append(nearest)
+        left.remove(nearest)
+    return route
+
+
+def _plan(
+    rng: random.Random,
+    now: datetime,
+    zone: tzinfo,
+    reps: Sequence[User],
+    territories: dict[uuid.UUID, list[Store]],
+) -> list[_Planned]:
+    today = now.astimezone(zone).date()
+    plans: list[_Planned] = []
+    last_day: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for offset in range(HISTORY_DAYS - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for rep in reps:
+            territory = territories[rep.id]
+            fresh = [s for s in territory if s.id not in last_day.get(rep.id, set())]
+            pool = fresh if len(fresh) >= 5 else territory
+            picked = rng.sample(pool, min(len(pool), rng.randint(3, 5)))
+            at = _local(zone, day, DAY_START) + timedelta(minutes=rng.uniform(0, 40))
+            previous: Store | None = None
+            todays: set[uuid.UUID] = set()
+            for store in _route(picked[0], picked):
+                if previous is not None:
+                    km = haversine_m(previous.lat, previous.lng, store.lat, store.lng) / 1000
+                    at += timedelta(minutes=max(15.0, km / 22 * 60 + rng.uniform(5, 15)))
+                minutes = rng.uniform(14, 42)
+                leaves = at + timedelta(minutes=minutes)
+                if leaves > _local(zone, day, DAY_END) or leaves > now - timedelta(minutes=30):
+                    break
+                plans.append(_visit(rng, rep, store, at, minutes))
+                todays.add(store.id)
+                previous, at = store, leaves
+            last_day[rep.id] = todays
+    _mark_specials(rng, plans, now, zone)
+    # Today: rep1 is at a store right now, with only the storefront photo taken so far.
+    rep1 = reps[0]
+    today_ids = {
+        p.store.id
+        for p in plans
+        if p.rep.id == rep1.id and p.checked_in_at.astimezone(zone).date() == today
+    }
+    choices = [s for s in territories[rep1.id] if s.id not in today_ids] or territories[rep1.id]
+    open_visit = _visit(rng, rep1, rng.choice(choices), now - OPEN_VISIT_AGE, 0.0)
+    open_visit.kind = "open"
+    open_visit.photo_seeds = {PhotoKind.storefront: open_visit.photo_seeds[PhotoKind.storefront]}
+    plans.append(open_visit)
+    plans.sort(key=lambda p: (p.checked_in_at, p.rep.username))
+    _plan_reviews(rng, plans, now, zone)
+    _mark_duplicate(rng, plans)
+    _plan_actions(rng, plans, now, zone)
+    return plans
+
+
+def _visit(rng: random.Random, rep: User, store: Store, at: datetime, minutes: float) -> _Planned:
+    return _Planned(
+        id=uuid.UUID(int=rng.getrandbits(128), version=4),
+        rep=rep,
+        store=store,
+        checked_in_at=at.replace(microsecond=rng.randrange(1_000_000)),
+        minutes=minutes,
+        accuracy_m=round(rng.uniform(5, 35), 1),
+        offset_m=rng.uniform(3, 45),
+        bearing=rng.uniform(0, 2 * math.pi),
+        device_offset_s=round(rng.uniform(-20, 20), 3),
+        latency_s=round(rng.uniform(0.4, 3.5), 3),
+        photo_seeds={kind: rng.getrandbits(32) for kind in ALL_KINDS},
+    )
+
+
+def _mark_specials(rng: random.Random, plans: list[_Planned], now: datetime, zone: tzinfo) -> None:
+    """Abandoned visits, low-accuracy fixes, offline check-ins (one with a wrong phone clock)
+    and a visit that was far too short."""
+    today = now.astimezone(zone).date()
+    older = [
+        p for p in plans if p.checked_in_at.astimezone(zone).date() < today - timedelta(days=1)
+    ]
+    # One forgotten at the end of a day, abandoned by the scheduler 4 hours later.
+    last_of_day: dict[tuple[uuid.UUID, date], _Planned] = {}
+    for p in older:
+        last_of_day[(p.rep.id, p.checked_in_at.astimezone(zone).date())] = p
+    forgotten = rng.choice(sorted(last_of_day.values(), key=lambda p: p.checked_in_at))
+    forgotten.kind = "auto_abandoned"
+    forgotten.photo_seeds = {}
+    ordinary = [p for p in plans if p.kind == "visit"]
+    for p, reason in zip(rng.sample(ordinary, 2), _ABANDON_REASONS, strict=False):
+        p.kind = "abandoned"
+        p.abandon_reason = reason
+        p.minutes = rng.uniform(4, 9)
+        p.photo_seeds = {PhotoKind.storefront: p.photo_seeds[PhotoKind.storefront]}
+    ordinary = [p for p in plans if p.kind == "visit"]
+    chosen = rng.sample(ordinary, 6)
+    for p in chosen[:3]:  # a poor GPS fix, still inside the fence with its benefit of the doubt
+        p.accuracy_m = round(rng.uniform(120, 260), 1)
+        p.offset_m = rng.uniform(60, 150)
+    supermarkets = [p for p in chosen[3:] if p.store.customer_type == "supermarket"]
+    offline = (supermarkets + [p for p in chosen[3:] if p not in supermarkets])[:2]
+    for i, p in enumerate(offline):  # a basement shop without signal: synced when leaving
+        p.offline = True
+        p.latency_s = round(p.minutes * 60 + rng.uniform(60, 300), 3)
+        if i == 0:
+            p.device_offset_s = -round(rng.uniform(14, 22) * 60, 3)  # the phone's clock is fast
+    short = next(p for p in chosen[3:] if p not in offline)
+    short.minutes = rng.uniform(2.0, 2.6)
+
+
+def _supervisor_time(at: datetime, rng: random.Random, zone: tzinfo) -> datetime:
+    """``at`` moved into the supervisor's working hours (the next morning when after hours)."""
+    local = at.astimezone(zone)
+    start, end = SUPERVISOR_HOURS
+    if local.time() < start:
+        return _local(zone, local.date(), start) + timedelta(minutes=rng.uniform(5, 60))
+    if local.time() > end:
+        next_day = local.date() + timedelta(days=1)
+        return _local(zone, next_day, start) + timedelta(minutes=rng.uniform(5, 90))
+    return at
+
+
+def _plan_reviews(rng: random.Random, plans: list[_Planned], now: datetime, zone: tzinfo) -> None:
+    visits = [p for p in plans if p.kind == "visit"]
+    firsts = {
+        p.id: _supervisor_time(p.submitted_at + timedelta(hours=rng.uniform(1.5, 26)), rng, zone)
+        for p in visits
+    }
+    reviewed = [p for p in visits if firsts[p.id] < now]
+    count = min(len(reviewed), max(3, round(len(reviewed) * 0.12)))
+    rejected = sorted(rng.sample(reviewed, count), key=lambda p: firsts[p.id])
+    for p in visits:
+        first = firsts[p.id]
+        if first >= now:
+            continue
+        if p not in rejected:
+            p.reviews.append((first, ReviewDecision.approved, rng.choice(_APPROVE_COMMENTS)))
+            continue
+        reason, fix = rng.choice(_REJECT)
+        p.reviews.append((first, ReviewDecision.rejected, reason))
+        if p is rejected[-1]:
+            continue  # the latest rejection: still with the rep as rework
+        resubmit = first + timedelta(hours=rng.uniform(1, 5))
+        if resubmit >= now:
+            continue
+        p.resubmitted_at, p.reject_fix = resubmit, fix
+        second = _supervisor_time(resubmit + timedelta(hours=rng.uniform(0.5, 6)), rng, zone)
+        if second < now:
+            p.reviews.append((second, ReviewDecision.approved, "补充得很清楚，通过"))
+
+
+def _mark_duplicate(rng: random.Random, plans: list[_Planned]) -> None:
+    """One waiting visit whose shelf photo is an old photo from another visit, re-sent."""
+    waiting = [
+        p for p in plans if p.kind == "visit" and not p.reviews and not p.offline and p.minutes > 5
+    ]
+    if not waiting:
+        return
+    target = rng.choice(waiting)
+    earlier = [
+        p
+        for p in plans
+        if PhotoKind.shelf in p.photo_seeds
+        and p.checked_in_at < target.checked_in_at - timedelta(days=1)
+        and p.kind == "visit"
+    ]
+    same_type = [p for p in earlier if p.store.customer_type == target.store.customer_type]
+    if earlier:
+        target.duplicate_of = rng.choice(same_type or earlier)
+
+
+def _plan_actions(rng: random.Random, plans: list[_Planned], now: datetime, zone: tzinfo) -> None:
+    hours = (10, 11, 14, 15, 16)
+    visits = [p for p in plans if p.kind == "visit"]
+    for p in visits:
+        set_at = p.submitted_at - timedelta(minutes=rng.uniform(0.3, 1.2))
+        set_at = max(set_at, p.checked_in_at + timedelta(seconds=40))
+        set_at = max(set_at, p.server_received_at + timedelta(seconds=1))
+        local_in = p.checked_in_at.astimezone(zone)
+        latest = p.checked_in_at + timedelta(days=7)
+        due = set_at
+        while due <= set_at + timedelta(hours=2) or due > latest:
+            day = local_in.date() + timedelta(days=rng.randint(1, 6))
+            if day.weekday() >= 5:
+                day += timedelta(days=7 - day.weekday())
+            due = _local(zone, day, time(rng.choice(hours)))
+        kind, note = rng.choice(_ACTIONS.get(p.store.customer_type, _ACTIONS["pharmacy"]))
+        action = _ActionPlan(
+            uuid.UUID(int=rng.getrandbits(128), version=4), kind, note, set_at, due
+        )
+        if due < now and rng.random() < 0.85:
+            action.completed_at = due - timedelta(hours=rng.uniform(0.5, 20))
+        elif due >= now and rng.random() < 0.2:
+            action.completed_at = set_at + (now - set_at) * rng.uniform(0.3, 0.9)
+        if action.completed_at is not None:
+            action.completed_at = min(
+                max(action.completed_at, set_at + timedelta(hours=1)), now - timedelta(minutes=5)
+            )
+            if action.completed_at <= set_at:
+                action.completed_at = None
+        p.action = action
+    actions = [p.action for p in visits if p.action is not None]
+    # A couple of overdue commitments, so the supervisor's board shows red (two or three).
+    overdue = [a for a in actions if a.completed_at is None and a.due_at < now]
+    past_done = sorted(
+        (a for a in actions if a.completed_at is not None and a.due_at < now),
+        key=lambda a: a.due_at,
+        reverse=True,
+    )
+    while len(overdue) < 2 and past_done:
+        action = past_done.pop(0)
+        action.completed_at = None
+        overdue.append(action)
+    for action in sorted(overdue, key=lambda a: a.due_at)[:-3]:
+        action.completed_at = min(action.due_at - timedelta(hours=1), now - timedelta(minutes=5))
+    # One moved once, with a reason (the supervisor sees the count).
+    movable = [
+        a
+        for a in actions
+        if a.completed_at is None
+        and a.due_at > now + timedelta(days=1)
+        and a.due_at - a.set_at > timedelta(hours=32)
+        and a.set_at < now - timedelta(hours=8)
+    ]
+    if movable:
+        action = rng.choice(movable)
+        action.rescheduled_at = action.set_at + timedelta(hours=rng.uniform(2, 6))
+        action.first_due_at = action.due_at
+        action.due_at = min(
+            action.due_at + timedelta(days=2), action.rescheduled_at + timedelta(days=7)
+        )
+
+
+class _HistoryWriter:
+    """Writes the planned visits in time order, each change at its own simulated time."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        org: Organization,
+        supervisor: User,
+        zone: ZoneInfo,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.org = org
+        self.supervisor = supervisor
+        self.zone = zone
+        self.now = now
+        self.font = cjk_font_path(settings)
+        self.events: list[Event] = []
+        self.notifications: list[Notification] = []
+        self.forms: dict[str, FormVersion] = {}
+        self.previous: dict[uuid.UUID, rules.PreviousCheckIn] = {}
+        self.days: set[tuple[uuid.UUID, uuid.UUID, date]] = set()
+        self.counts = HistoryCounts()
+
+    async def write(
+        self, plans: list[_Planned], storage: Storage, rng: random.Random
+    ) -> HistoryCounts:
+        photos = await self._process_photos(plans)
+        written: list[tuple[_Planned, Visit]] = []
+        for plan in plans:
+            visit = await self._check_in(plan)
+            for kind in ALL_KINDS:
+                if (plan.id, kind) in photos:
+                    await self._photo(plan, visit, kind, photos[plan.id, kind], storage)
+            if plan.kind == "visit":
+                await self._complete(plan, visit, rng)
+            elif plan.kind != "open":
+                self._abandon(plan, visit)
+            written.append((plan, visit))
+        self.session.add_all(self.events)
+        self.session.add_all(self.notifications)
+        await self.session.flush()
+        await self._summaries([v for p, v in written if p.kind == "visit"])
+        self.counts.events = len(self.events)
+        self.counts.notifications = len(self.notifications)
+        for _, visit in written:
+            self.counts.visits[visit.status.value] = (
+                self.counts.visits.get(visit.status.value, 0) + 1
+            )
+        return self.counts
+
+    # --- photos, processed up front (in worker threads) -------------------------------------
+
+    async def _process_photos(
+        self, plans: list[_Planned]
+    ) -> dict[tuple[uuid.UUID, PhotoKind], processing.ProcessedPhoto]:
+        specs: list[tuple[_Planned, PhotoKind, PhotoSpec]] = []
+        for plan in plans:
+            for kind, seed in plan.photo_seeds.items():
+                source = (
+                    plan.duplicate_of if kind == PhotoKind.shelf and plan.duplicate_of else plan
+                )
+                spec = PhotoSpec(
+                    kind=kind,
+                    seed=source.photo_seeds[kind] if source is not plan else seed,
+                    store_name=source.store.name,
+                    customer_type=source.store.customer_type,
+                    captured_local=source.photo_time(kind).astimezone(self.zone),
+                )
+                specs.append((plan, kind, spec))
+        limiter = asyncio.Semaphore(8)
+
+        async def one(plan: _Planned, spec: PhotoSpec) -> processing.ProcessedPhoto:
+            async with limiter:
+                data = await anyio.to_thread.run_sync(draw_photo, spec, self.font)
+                return await photo_service.process(data, self._watermark(plan), self.font)
+
+        done = await asyncio.gather(*(one(plan, spec) for plan, _, spec in specs))
+        return {
+            (plan.id, kind): result for (plan, kind, _), result in zip(specs, done, strict=True)
+        }
+
+    def _watermark(self, plan: _Planned) -> list[str]:
+        # As visits.service stamps an upload: store, rep and the local check-in time.
+        local = plan.checked_in_at.astimezone(self.zone)
+        hours = (local.utcoffset() or timedelta(0)).total_seconds() / 3600
+        stamp = f"{local:%Y-%m-%d %H:%M} (UTC{hours:+g})"
+        return [plan.store.name, f"{plan.rep.display_name} · {stamp}"]
+
+    async def _photo(
+        self,
+        plan: _Planned,
+        visit: Visit,
+        kind: PhotoKind,
+        processed: processing.ProcessedPhoto,
+        storage: Storage,
+    ) -> None:
+        taken_at = max(plan.photo_time(kind), plan.server_received_at) + timedelta(seconds=2)
+        duplicates = await photo_service.find_duplicates(
+            self.session,
+            self.org.id,
+            phash=processed.phash,
+            original_sha256=bytes.fromhex(processed.original_sha256),
+            exclude_visit_id=visit.id,
+            now=taken_at,
+        )
+        flags = (
+            [
+                {
+                    **rules.duplicate_photo_flag(
+                        kind.value, duplicates[0].taken_at, duplicates[0].distance
+                    ).as_dict(),
+                    "kind": kind.value,
+                    "other_visit_id": str(duplicates[0].visit_id),
+                }
+            ]
+            if duplicates
+            else []
+        )
+        photo = await photo_service.save(
+            self.session,
+            storage,
+            org_id=self.org.id,
+            visit_id=visit.id,
+            kind=kind,
+            processed=processed,
+            flags=flags,
+        )
+        # Stored "now" by the service; in the demo it was uploaded at the simulated time.
+        photo.taken_at = photo.created_at = photo.updated_at = taken_at
+        await self.session.execute(
+            update(PhotoHashBand)
+            .where(PhotoHashBand.org_id == self.org.id, PhotoHashBand.photo_id == photo.id)
+            .values(taken_at=taken_at)
+        )
+        visit.flags = [*visit.flags, *flags]
+        visit.trust_score = rules.score_of(visit.flags)
+        visit.updated_at = taken_at
+        self.counts.photos += 1
+        self._event(
+            taken_at,
+            "visit.photo_added",
+            visit,
+            plan.rep.id,
+            {
+                "kind": kind.value,
+                "sha256": processed.sha256,
+                "duplicate_of": [str(d.photo_id) for d in duplicates[:5]],
+            },
+        )
+        await self.session.flush()
+
+    # --- check-in -------------------------------------------------------------------------
+
+    async def _check_in(self, plan: _Planned) -> Visit:
+        store = plan.store
+        lat, lng = _moved(store.lat, store.lng, plan.offset_m, plan.bearing)
+        fence = rules.geofence(
+            lat, lng, plan.accuracy_m, store.lat, store.lng, store.geofence_radius_m
+        )
+        if not fence.inside and not plan.offline:
+            raise AssertionError(f"demo check-in outside the geofence at {store.code}")
+        device_offset = timedelta(seconds=plan.device_offset_s)
+        server_received_at = plan.server_received_at
+        device_time = server_received_at - device_offset
+        captured_at = plan.checked_in_at - device_offset
+        timing = rules.check_in_time(captured_at, device_time, server_received_at)
+        local_day = timing.checked_in_at.astimezone(self.zone).date()
+        same_day = (plan.rep.id, store.id, local_day) in self.days
+        facts = rules.CheckInFacts(
+            lat=lat,
+            lng=lng,
+            fence=fence,
+            time=timing,
+            captured_at=captured_at,
+            device_time=device_time,
+            queued_offline=plan.offline,
+            previous=self.previous.get(plan.rep.id),
+            same_store_same_day=same_day,
+        )
+        flags = rules.check_in_flags(facts)
+        self.previous[plan.rep.id] = rules.PreviousCheckIn(lat, lng, timing.checked_in_at)
+        self.days.add((plan.rep.id, store.id, local_day))
+        request = CheckInRequest(
+            id=plan.id,
+            qr=qr.qr_url_for(self.settings, self.org, store),
+            position=Position(
+                lat=lat, lng=lng, accuracy_m=plan.accuracy_m, captured_at=captured_at
+            ),
+            device_time=device_time,
+            queued_offline=plan.offline,
+        )
+        form = await self._form(store.customer_type)
+        visit = Visit(
+            id=plan.id,
+            org_id=self.org.id,
+            store_id=store.id,
+            rep_id=plan.rep.id,
+            status=VisitStatus.open,
+            checked_in_at=timing.checked_in_at,
+            check_in_lat=lat,
+            check_in_lng=lng,
+            check_in_accuracy_m=plan.accuracy_m,
+            check_in_distance_m=round(fence.distance_m, 1),
+            captured_at=captured_at,
+            device_time=device_time,
+            server_received_at=server_received_at,
+            clock_offset_s=timing.clock_offset.total_seconds(),
+            queued_offline=plan.offline,
+            check_in_fingerprint=visit_service.fingerprint(request),
+            customer_type=store.customer_type,
+            form_version=form.version,
+            trust_score=rules.trust_score(flags),
+            flags=[flag.as_dict() for flag in flags],
+            submit_count=0,
+            created_at=server_received_at,
+            updated_at=server_received_at,
+        )
+        self.session.add(visit)
+        await self.session.flush()
+        self._event(
+            server_received_at,
+            "visit.checked_in",
+            visit,
+            plan.rep.id,
+            {
+                "store_id": str(store.id),
+                "trust_score": visit.trust_score,
+                "flags": [f.code for f in flags],
+            },
+        )
+        return visit
+
+    async def _form(self, customer_type: str) -> FormVersion:
+        if customer_type not in self.forms:
+            self.forms[customer_type] = await form_service.current_form(
+                self.session, self.org.id, customer_type
+            )
+        return self.forms[customer_type]
+
+    # --- answers, next action, submit, reviews ---------------------------------------------
+
+    async def _complete(self, plan: _Planned, visit: Visit, rng: random.Random) -> None:
+        form = await self._form(visit.customer_type)
+        answered_at = plan.checked_in_at + timedelta(minutes=plan.minutes * 0.8)
+        answered_at = max(answered_at, plan.server_received_at)
+        assert plan.action is not None
+        answered_at = min(answered_at, plan.action.set_at)
+        local_day = plan.checked_in_at.astimezone(self.zone).date()
+        answers = demo_answers(rng, plan.store, form, local_day)
+        visit.answers = form_service.validate_answers(form, answers)
+        visit.answers_updated_at = answered_at
+        self._event(
+            answered_at, "visit.answers_saved", visit, plan.rep.id, {"version": form.version}
+        )
+        self._next_action(plan, visit, plan.action)
+
+        submitted = plan.submitted_at
+        visit.checked_out_at = submitted
+        flag = rules.short_visit_flag(visit.checked_in_at, submitted)
+        if flag is not None:
+            visit.flags = [*visit.flags, flag.as_dict()]
+        visit.trust_score = rules.score_of(visit.flags)
+        visit.status = VisitStatus.submitted
+        visit.submitted_at = submitted
+        visit.submit_count = 1
+        visit.updated_at = submitted
+        self._event(
+            submitted,
+            "visit.submitted",
+            visit,
+            plan.rep.id,
+            {"trust_score": visit.trust_score, "submit_count": 1},
+        )
+        for at, decision, comment in plan.reviews:
+            self._review(plan, visit, at, decision, comment)
+            visit.updated_at = at
+            if decision == ReviewDecision.rejected and plan.resubmitted_at is not None:
+                self._resubmit(plan, visit, form)
+        visit.status = plan.status()
+
+    def _review(
+        self, plan: _Planned, visit: Visit, at: datetime, decision: ReviewDecision, comment: str
+    ) -> None:
+        self.session.add(
+            VisitReview(
+                org_id=self.org.id,
+                visit_id=visit.id,
+                reviewer_id=self.supervisor.id,
+                decision=decision,
+                comment=comment,
+                at=at,
+            )
+        )
+        self._event(
+            at,
+            f"visit.{decision.value}",
+            visit,
+            self.supervisor.id,
+            {"comment": comment, "rep_id": str(visit.rep_id)},
+        )
+        if decision == ReviewDecision.rejected:
+            name = plan.store.name
+            self._notify(
+                at,
+                plan.rep.id,
+                "visit.rejected",
+                {"zh": f"拜访被退回：{name}", "en": f"Visit sent back: {name}"},
+                {"zh": f"退回原因：{comment}", "en": f"Reason: {comment}"},
+                "visit",
+                visit.id,
+            )
+
+    def _resubmit(self, plan: _Planned, visit: Visit, form: FormVersion) -> None:
+        assert plan.resubmitted_at is not None and plan.reject_fix is not None
+        amended_at = plan.resubmitted_at - timedelta(minutes=2)
+        answers = dict(visit.answers or {})
+        answers["notes"] = plan.reject_fix
+        visit.answers = form_service.validate_answers(form, answers)
+        visit.answers_updated_at = amended_at
+        self._event(
+            amended_at, "visit.answers_saved", visit, plan.rep.id, {"version": form.version}
+        )
+        visit.submitted_at = plan.resubmitted_at
+        visit.submit_count = 2
+        self._event(
+            plan.resubmitted_at,
+            "visit.resubmitted",
+            visit,
+            plan.rep.id,
+            {"trust_score": visit.trust_score, "submit_count": 2},
+        )
+
+    def _next_action(self, plan: _Planned, visit: Visit, spec: _ActionPlan) -> None:
+        first_due = spec.first_due_at or spec.due_at
+        data = NextActionInput(id=spec.id, type=spec.type, due_at=first_due, note=spec.note)
+        stamps = rules_for_actions.stamps_for_new_due(first_due, spec.set_at)
+        action = NextAction(
+            id=spec.id,
+            org_id=self.org.id,
+            visit_id=visit.id,
+            store_id=visit.store_id,
+            assignee_id=visit.rep_id,
+            type=spec.type,
+            due_at=first_due,
+            note=spec.note,
+            status=NextActionStatus.open,
+            reschedule_count=0,
+            fingerprint=action_fingerprint(visit.id, data),
+            reminded_24h_at=stamps.reminded_24h_at,
+            reminded_due_at=stamps.reminded_due_at,
+            escalated_at=stamps.escalated_at,
+            created_at=spec.set_at,
+            updated_at=spec.set_at,
+        )
+        self.session.add(action)
+        self.counts.next_actions += 1
+        self._action_event(spec.set_at, "next_action.set", action, plan.rep.id, {})
+        if spec.rescheduled_at is not None:
+            self.session.add(
+                NextActionReschedule(
+                    org_id=self.org.id,
+                    action_id=action.id,
+                    old_due_at=first_due,
+                    new_due_at=spec.due_at,
+                    reason=_RESCHEDULE_REASON,
+                    by_user_id=plan.rep.id,
+                    at=spec.rescheduled_at,
+                )
+            )
+            restamped = rules_for_actions.stamps_for_new_due(spec.due_at, spec.rescheduled_at)
+            action.due_at = spec.due_at
+            action.reschedule_count = 1
+            action.reminded_24h_at = restamped.reminded_24h_at
+            action.updated_at = spec.rescheduled_at
+            self._action_event(
+                spec.rescheduled_at,
+                "next_action.rescheduled",
+                action,
+                plan.rep.id,
+                {
+                    "old_due_at": isoformat_z(first_due),
+                    "reason": _RESCHEDULE_REASON,
+                    "reschedule_count": 1,
+                },
+            )
+        self._reminders(plan, action, spec)
+        if spec.completed_at is not None:
+            action.status = NextActionStatus.done
+            action.completed_at = spec.completed_at
+            action.completed_by_id = plan.rep.id
+            action.completion_note = random.Random(spec.id.int).choice(_COMPLETION_NOTES[spec.type])
+            action.updated_at = spec.completed_at
+            self._action_event(
+                spec.completed_at,
+                "next_action.completed",
+                action,
+                plan.rep.id,
+                {"late": spec.completed_at > action.due_at},
+            )
+        elif action.due_at < self.now:
+            self.counts.overdue_actions += 1
+
+    def _reminders(self, plan: _Planned, action: NextAction, spec: _ActionPlan) -> None:
+        """What the reminder and escalation jobs would have sent by now (stamped once)."""
+        open_until = spec.completed_at or self.now
+        day_before = action.due_at - rules_for_actions.DAY_BEFORE
+        where = plan.store.name
+        zh, en = _ACTION_LABELS[action.type]
+        if (
+            action.reminded_24h_at is None
+            and day_before < open_until
+            and day_before >= (spec.rescheduled_at or spec.set_at)
+        ):
+            at = day_before + timedelta(seconds=30)
+            action.reminded_24h_at = at
+            self._notify(
+                at,
+                plan.rep.id,
+                "next_action.due_soon",
+                {
+                    "zh": f"24 小时内到期：{zh}（{where}）",
+                    "en": f"Due within 24 hours: {en} ({where})",
+                },
+                {
+                    "zh": "请按时完成，或说明原因后改期。",
+                    "en": "Complete it on time, or reschedule it with a reason.",
+                },
+                "next_action",
+                action.id,
+            )
+        if action.due_at < open_until:
+            at = action.due_at + timedelta(seconds=30)
+            action.reminded_due_at = at
+            action.reminded_24h_at = action.reminded_24h_at or at
+            self._notify(
+                at,
+                plan.rep.id,
+                "next_action.due",
+                {"zh": f"已到期：{zh}（{where}）", "en": f"Due now: {en} ({where})"},
+                {
+                    "zh": "请完成此事项，或说明原因后改期。",
+                    "en": "Complete it now, or reschedule it with a reason.",
+                },
+                "next_action",
+                action.id,
+            )
+            action.escalated_at = at
+            self._notify(
+                at,
+                self.supervisor.id,
+                "next_action.overdue",
+                {"zh": f"逾期未完成：{zh}（{where}）", "en": f"Overdue: {en} ({where})"},
+                {
+                    "zh": f"{plan.rep.display_name} 的跟进事项已逾期。",
+                    "en": f"{plan.rep.display_name}'s next action is overdue.",
+                },
+                "next_action",
+                action.id,
+            )
+            self._action_event(
+                at, "next_action.overdue", action, None, {"notified": [str(self.supervisor.id)]}
+            )
+
+    def _abandon(self, plan: _Planned, visit: Visit) -> None:
+        if plan.kind == "auto_abandoned":
+            at, reason, by, actor = plan.ends_at, AUTO_ABANDON_REASON, "scheduler", None
+        else:
+            at = plan.checked_in_at + timedelta(minutes=plan.minutes)
+            reason, by, actor = plan.abandon_reason or _ABANDON_REASONS[0], "rep", plan.rep.id
+        visit.status = VisitStatus.abandoned
+        visit.abandoned_at = at
+        visit.abandon_reason = reason
+        visit.updated_at = at
+        self._event(at, "visit.abandoned", visit, actor, {"reason": reason, "by": by})
+
+    async def _summaries(self, visits: list[Visit]) -> None:
+        """The card each submission stored, built by the visits module's own summary input."""
+        views = await visit_service.views(self.session, visits)
+        for view in views:
+            summary_input = await completion.summary_input(self.session, self.settings, view)
+            view.visit.summary = card.build_summary(summary_input)
+            flag_modified(view.visit, "updated_at")  # keep the simulated time, not "now"
+        await self.session.flush()
+
+    # --- events and notifications at their simulated times ---------------------------------
+
+    def _event(
+        self,
+        at: datetime,
+        type: str,
+        visit: Visit,
+        actor_id: uuid.UUID | None,
+        payload: dict[str, Any],
+    ) -> None:
+        self.events.append(
+            Event(
+                org_id=self.org.id,
+                type=type,
+                subject_type="visit",
+                subject_id=visit.id,
+                actor_id=actor_id,
+                payload=payload,
+                occurred_at=at,
+            )
+        )
+
+    def _action_event(
+        self,
+        at: datetime,
+        type: str,
+        action: NextAction,
+        actor_id: uuid.UUID | None,
+        extra: dict[str, Any],
+    ) -> None:
+        payload = {
+            "visit_id": str(action.visit_id),
+            "store_id": str(action.store_id),
+            "assignee_id": str(action.assignee_id),
+            "type": action.type.value,
+            "due_at": isoformat_z(action.due_at),
+            **extra,
+        }
+        self.events.append(
+            Event(
+                org_id=self.org.id,
+                type=type,
+                subject_type="next_action",
+                subject_id=action.id,
+                actor_id=actor_id,
+                payload=payload,
+                occurred_at=at,
+            )
+        )
+
+    def _notify(
+        self,
+        at: datetime,
+        user_id: uuid.UUID,
+        type: str,
+        title: dict[str, str],
+        body: dict[str, str],
+        subject_type: str,
+        subject_id: uuid.UUID,
+    ) -> None:
+        # Older ones have been read; the last day's are still unread in the inbox.
+        read_at = at + timedelta(minutes=47) if at < self.now - timedelta(days=1) else None
+        self.notifications.append(
+            Notification(
+                org_id=self.org.id,
+                user_id=user_id,
+                type=type,
+                title=title,
+                body=body,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                created_at=at,
+                read_at=read_at,
+            )
+        )
+
+
+_ACTION_LABELS: dict[NextActionType, tuple[str, str]] = {
+    NextActionType.send_sample: ("送样", "send a sample"),
+    NextActionType.quote: ("报价", "send a quote"),
+    NextActionType.demo: ("安排演示", "arrange a demo"),
+    NextActionType.follow_up_call: ("电话回访", "follow-up call"),
+    NextActionType.other: ("跟进事项", "follow-up"),
+}
+
+
+def _moved(lat: float, lng: float, metres: float, bearing: float) -> tuple[float, float]:
+    """A point ``metres`` away from (lat, lng) in the direction ``bearing`` (radians)."""
+    dlat = metres * math.cos(bearing) / 111_195.0
+    dlng = metres * math.sin(bearing) / (111_195.0 * math.cos(math.radians(lat)))
+    return round(lat + dlat, 6), round(lng + dlng, 6)
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+_OTC = (
+    "布洛芬缓释胶囊 0.3g×20粒",
+    "复方感冒灵颗粒 10g×9袋",
+    "维生素C泡腾片 1g×10片",
+    "板蓝根颗粒 10g×20袋",
+    "氯雷他定片 10mg×6片",
+    "蒙脱石散 3g×10袋",
+    "小儿氨酚黄那敏颗粒 6袋",
+)
+_SKUS = ("原味苏打饼干 400g", "燕麦牛奶 250ml×12", "低糖酸奶 200g", "海苔脆 40g", "坚果礼盒 750g")
+_EQUIPMENT = (
+    "超声洁牙机 UDS-E",
+    "牙科综合治疗台 A6",
+    "雾化器 NE-C28",
+    "电子血压计 U12",
+    "消毒柜 RTP-100",
+)
+_NOTES = (
+    "店长说下个月会调整货架，约好届时再来看位置",
+    "客流比上周多，店员反馈我司新品咨询的人变多",
+    "隔壁新开了一家同类门店，需要关注",
+    "",
+)
+
+
+def _clinic_kind(store: Store) -> str:
+    for word, kind in (
+        ("口腔", "dental"),
+        ("中医", "tcm"),
+        ("儿科", "pediatric"),
+        ("社区", "community"),
+    ):
+        if word in store.name:
+            return kind
+    return "general"
+
+
+def _store_format(store: Store) -> str:
+    if any(b in store.name for b in ("世纪联华", "华润万家", "永辉超市")):
+        return "hypermarket"
+    return "community" if "盒马" in store.name else "supermarket"
+
+
+_Gen = Callable[[random.Random, Store, date], Any]
+
+_KNOWN: dict[str, _Gen] = {
+    # pharmacy
+    "store_kind": lambda r, s, d: r.choice(("chain", "chain", "independent", "hospital_side")),
+    "medical_insurance": lambda r, s, d: r.random() < 0.7,
+    "otc_out_of_stock": lambda r, s, d: r.sample(_OTC, r.choice((0, 1, 2, 3))),
+    "our_skus_on_shelf": lambda r, s, d: r.randint(3, 28),
+    "competitor_promotions": lambda r, s, d: (
+        ["none"]
+        if r.random() < 0.4
+        else r.sample(["buy_gift", "price_cut", "bundle", "staff_incentive"], r.randint(1, 2))
+    ),
+    "competitor_promotion_details": lambda r, s, d: r.choice(
+        (
+            "某品牌感冒药买二送一，到月底",
+            "竞品维C 直降 5 元，周末两天",
+            "竞品给店员每盒 2 元推荐奖励",
+        )
+    ),
+    "monthly_boxes": lambda r, s, d: r.randrange(20, 400, 10),
+    # clinic
+    "clinic_kind": lambda r, s, d: _clinic_kind(s),
+    "daily_patients": lambda r, s, d: r.randrange(20, 200, 5),
+    "decision_maker_contact": lambda r, s, d: r.choice(
+        ("王院长", "李主任（采购）", "陈护士长", "周医生（院长）")
+    ),
+    "equipment_in_use": lambda r, s, d: [
+        {
+            "model": m,
+            "quantity": r.randint(1, 4),
+            "purchase_year": r.randint(2015, 2024),
+            "under_warranty": r.random() < 0.4,
+        }
+        for m in r.sample(_EQUIPMENT, r.randint(1, 3))
+    ],
+    "current_supplier": lambda r, s, d: r.choice(("华东医疗器械", "浙江康瑞", "本地经销商")),
+    "budget_amount": lambda r, s, d: float(r.choice((3, 5, 8, 12, 20))),
+    # supermarket
+    "store_format": lambda r, s, d: _store_format(s),
+    "shelf_share": lambda r, s, d: round(r.uniform(4, 32), 1),
+    "facings": lambda r, s, d: [
+        {"sku": k, "facings": r.randint(1, 8)} for k in r.sample(_SKUS, r.randint(2, 4))
+    ],
+    "out_of_stock_skus": lambda r, s, d: r.sample(_SKUS, r.choice((0, 0, 1, 2))),
+    "price_tags_correct": lambda r, s, d: r.random() < 0.8,
+    "price_tag_issues": lambda r, s, d: [f"{r.choice(_SKUS)}：价签未更新促销价"],
+    "promotion_running": lambda r, s, d: r.random() < 0.5,
+    "promotion_ends_on": lambda r, s, d: (d + timedelta(days=r.randint(5, 20))).isoformat(),
+    "competitor_activity": lambda r, s, d: r.sample(
+        ["price_war", "new_launch", "extra_display", "promoter"], r.randint(0, 2)
+    ),
+    # everywhere
+    "notes": lambda r, s, d: r.choice(_NOTES),
+}
+
+
+def demo_answers(rng: random.Random, store: Store, form: FormVersion, on: date) -> dict[str, Any]:
+    """Plausible, varied answers to ``form`` for a visit at ``store`` on the local day ``on``
+    (visible fields only)."""
+    answers: dict[str, Any] = {}
+    for spec in form.definition.fields:
+        if spec.visible_if is not None and not _shown(spec, answers):
+            continue
+        if not spec.required and rng.random() < 0.15:
+            continue
+        known = _KNOWN.get(spec.key)
+        value = known(rng, store, on) if known is not None else _any_answer(rng, spec, on)
+        if value in ("", [], None) and not spec.required:
+            continue
+        answers[spec.key] = value
+    return answers
+
+
+def _shown(spec: FieldDefinition, answers: dict[str, Any]) -> bool:
+    condition = spec.visible_if
+    if condition is None:
+        return True
+    value = answers.get(condition.field)
+    expected = condition.expected()
+    if isinstance(value, list):
+        return any(v in expected for v in value)
+    return value is not None and any(
+        isinstance(value, bool) == isinstance(e, bool) and value == e for e in expected
+    )
+
+
+def _any_answer(rng: random.Random, spec: Any, on: date) -> Any:
+    """A valid answer for a field (or table column) the demo has no special words for."""
+    kind = spec.type
+    low = spec.min if spec.min is not None else 0
+    high = spec.max if spec.max is not None else low + 100
+    options = [o.value for o in spec.options or []]
+    if kind in ("text", "textarea"):
+        return "情况正常"
+    if kind == "integer":
+        return rng.randint(math.ceil(low), math.floor(high))
+    if kind == "number":
+        return round(rng.uniform(float(low), float(high)), 1)
+    if kind == "boolean":
+        return rng.random() < 0.6
+    if kind == "choice":
+        return rng.choice(options)
+    if kind == "multi_choice":
+        return rng.sample(options, rng.randint(1, min(2, len(options))))
+    if kind == "date":
+        return (on + timedelta(days=rng.randint(3, 30))).isoformat()
+    if kind == "string_list":
+        return ["暂无"]
+    if kind == "table":
+        return [{c.key: _any_answer(rng, c, on) for c in spec.columns or []}]
+    raise ValueError(f"unknown field type {kind}")
+
+
+# --- synthetic photos ----------------------------------------------------------------------------
+#
+# Small (800x600) drawings a phone could plausibly have taken: the shop front with its sign, a
+# shelf of coloured product boxes, two people talking at a counter. Each is drawn on a larger
+# canvas and cropped at a random framing, so two photos of the same store differ like two real
+# ones do (and are not near-duplicates by perceptual hash).
+
+PHOTO_SIZE = (800, 600)
+_CANVAS = (960, 720)
+
+_BRAND_COLOURS = (
+    (204, 40, 48),
+    (28, 96, 176),
+    (240, 170, 30),
+    (30, 140, 80),
+    (120, 60, 150),
+    (230, 110, 40),
+    (20, 150, 170),
+    (250, 250, 245),
+    (180, 30, 90),
+)
+_SKIN = ((241, 205, 175), (224, 184, 150), (198, 150, 115))
+
+
+@dataclass(frozen=True)
+class PhotoSpec:
+    """Everything a synthetic photo is drawn from: the same spec gives the same bytes."""
+
+    kind: PhotoKind
+    seed: int
+    store_name: str
+    customer_type: str
+    captured_local: datetime  # aware, in the org's time zone (written to EXIF)
+
+
+def draw_photo(spec: PhotoSpec, font_path: Path) -> bytes:
+    """The JPEG a phone would upload for ``spec`` (with EXIF capture time and camera)."""
+    rng = random.Random(spec.seed)
+    canvas = Image.new("RGB", _CANVAS)
+    if spec.kind == PhotoKind.storefront:
+        _draw_storefront(canvas, rng, spec.store_name, spec.customer_type, font_path)
+    elif spec.kind == PhotoKind.shelf:
+        _draw_shelf(canvas, rng, font_path)
+    else:
+        _draw_conversation(canvas, rng)
+    image = _frame(canvas, rng)
+    exif = Image.Exif()
+    exif[0x010F] = rng.choice(("Xiaomi", "HUAWEI", "OPPO", "vivo", "Apple"))
+    exif[0x0110] = rng.choice(("Redmi Note 12", "nova 11", "Reno10", "Y78", "iPhone 13"))
+    exif_ifd = exif.get_ifd(0x8769)
+    exif_ifd[0x9003] = spec.captured_local.strftime("%Y:%m:%d %H:%M:%S")
+    offset = spec.captured_local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    exif_ifd[0x9011] = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88, exif=exif)
+    return out.getvalue()
+
+
+def _frame(canvas: Image.Image, rng: random.Random) -> Image.Image:
+    """A random framing of the scene (zoom, shift, a slight tilt, the light of the moment)."""
+    scale = rng.uniform(0.72, 0.98)
+    w, h = round(_CANVAS[0] * scale), round(_CANVAS[1] * scale)
+    x = rng.randint(0, _CANVAS[0] - w)
+    y = rng.randint(0, _CANVAS[1] - h)
+    tilted = canvas.rotate(rng.uniform(-3.0, 3.0), resample=Image.Resampling.BILINEAR)
+    image = tilted.crop((x, y, x + w, y + h)).resize(PHOTO_SIZE, Image.Resampling.BILINEAR)
+    light = rng.uniform(0.85, 1.12)
+    return image.point(lambda v: min(255, round(v * light)))
+
+
+def _font(font_path: Path, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(font_path), size, index=0)
+
+
+def _shade(colour: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
+    r, g, b = (max(0, min(255, round(c * factor))) for c in colour)
+    return (r, g, b)
+
+
+def _gradient(
+    draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], top: Any, bottom: Any
+) -> None:
+    x0, y0, x1, y1 = box
+    for y in range(y0, y1):
+        t = (y - y0) / max(1, y1 - y0 - 1)
+        colour = tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
+        draw.line([(x0, y), (x1, y)], fill=colour)
+
+
+def _draw_storefront(
+    canvas: Image.Image, rng: random.Random, name: str, customer_type: str, font_path: Path
+) -> None:
+    draw = ImageDraw.Draw(canvas)
+    width, height = canvas.size
+    sky = rng.choice((((120, 170, 225), (205, 225, 245)), ((170, 180, 190), (220, 222, 225))))
+    _gradient(draw, (0, 0, width, height), sky[0], sky[1])
+    # The building, with upper-floor windows.
+    wall = rng.choice(((214, 200, 180), (190, 190, 196), (226, 214, 196), (170, 150, 140)))
+    top = rng.randint(20, 140)
+    draw.rectangle((0, top, width, height), fill=wall)
+    cols = rng.randint(4, 7)
+    for c in range(cols):
+        wx = 30 + c * (width - 60) // cols
+        for row_y in range(top + 20, 190, 80):
+            draw.rectangle((wx, row_y, wx + 60, row_y + 45), fill=(120, 150, 170), outline=wall)
+    # The sign board with the store's name.
+    sign_colour = {
+        "pharmacy": (25, 135, 75),
+        "clinic": (245, 245, 245),
+        "supermarket": rng.choice(((200, 30, 40), (235, 120, 20))),
+    }.get(customer_type, (40, 90, 160))
+    text_colour = (210, 30, 40) if customer_type == "clinic" else (255, 255, 255)
+    sign_top = rng.randint(200, 250)
+    sign_h = rng.randint(80, 105)
+    draw.rectangle((20, sign_top, width - 20, sign_top + sign_h), fill=sign_colour)
+    draw.rectangle((20, sign_top + sign_h, width - 20, sign_top + sign_h + 8), fill=(70, 70, 75))
+    icon = sign_top + sign_h // 2
+    cross = (210, 30, 40) if customer_type == "clinic" else (255, 255, 255)
+    if customer_type in ("pharmacy", "clinic"):
+        draw.rectangle((55, icon - 28, 75, icon + 28), fill=cross)
+        draw.rectangle((37, icon - 10, 93, icon + 10), fill=cross)
+    else:
+        draw.ellipse((36, icon - 28, 92, icon + 28), outline=(255, 255, 255), width=6)
+    size = sign_h - 34
+    font = _font(font_path, size)
+    while font.getlength(name) > width - 160 and size > 14:
+        size -= 2
+        font = _font(font_path, size)
+    draw.text((115, icon), name, font=font, fill=text_colour, anchor="lm")
+    # The glass front, its door and what can be seen inside.
+    glass_top = sign_top + sign_h + 8
+    ground = height - rng.randint(70, 110)
+    draw.rectangle((20, glass_top, width - 20, ground), fill=(150, 185, 200))
+    for _ in range(rng.randint(10, 22)):
+        bx = rng.randint(30, width - 80)
+        by = rng.randint(glass_top + 30, ground - 60)
+        colour = _shade(rng.choice(_BRAND_COLOURS), 0.8)
+        draw.rectangle((bx, by, bx + rng.randint(20, 60), by + rng.randint(20, 50)), fill=colour)
+    door = rng.randint(width // 3, 2 * width // 3)
+    draw.rectangle((door - 70, glass_top + 15, door + 70, ground), fill=(110, 140, 155))
+    draw.line([(door, glass_top + 15), (door, ground)], fill=(60, 60, 65), width=4)
+    for x in range(20, width - 19, rng.randint(150, 230)):
+        draw.line([(x, glass_top), (x, ground)], fill=(80, 80, 85), width=6)
+    # The pavement, a tree and a parked e-bike now and then.
+    draw.rectangle((0, ground, width, height), fill=rng.choice(((150, 150, 150), (175, 170, 160))))
+    for x in range(0, width, 60):
+        draw.line([(x, ground), (x - 40, height)], fill=(130, 130, 130), width=2)
+    if rng.random() < 0.6:
+        tx = rng.choice((rng.randint(40, 200), rng.randint(width - 200, width - 40)))
+        draw.rectangle((tx - 8, ground - 160, tx + 8, ground + 20), fill=(100, 70, 40))
+        r = rng.randint(60, 90)
+        draw.ellipse((tx - r, ground - 160 - r, tx + r, ground - 160 + r), fill=(60, 130, 60))
+    if rng.random() < 0.5:
+        bx = rng.randint(100, width - 200)
+        draw.ellipse((bx, ground + 10, bx + 50, ground + 60), outline=(30, 30, 30), width=6)
+        draw.ellipse((bx + 90, ground + 10, bx + 140, ground + 60), outline=(30, 30, 30), width=6)
+        draw.line([(bx + 25, ground + 35), (bx + 115, ground + 35)], fill=(30, 30, 30), width=8)
+
+
+def _draw_shelf(canvas: Image.Image, rng: random.Random, font_path: Path) -> None:
+    draw = ImageDraw.Draw(canvas)
+    width, height = canvas.size
+    draw.rectangle((0, 0, width, height), fill=rng.choice(((235, 235, 230), (225, 232, 238))))
+    rows = rng.randint(4, 5)
+    row_h = height // rows
+    brands = rng.sample(_BRAND_COLOURS, 5)
+    small = _font(font_path, 14)
+    for r in range(rows):
+        base = (r + 1) * row_h - 14
+        draw.rectangle((0, base, width, base + 14), fill=(120, 120, 125))
+        x = rng.randint(0, 20)
+        while x < width - 30:
+            if rng.random() < 0.08:  # an empty facing: out of stock
+                x += rng.randint(40, 90)
+                continue
+            brand = rng.choice(brands)
+            w, h = rng.randint(34, 70), rng.randint(int(row_h * 0.45), int(row_h * 0.85))
+            draw.rectangle((x, base - h, x + w, base), fill=brand, outline=_shade(brand, 0.6))
+            band = base - h + h // 3
+            draw.rectangle((x + 3, band, x + w - 3, band + 12), fill=(250, 250, 250))
+            x += w + rng.randint(1, 6)
+        for tag_x in range(rng.randint(10, 40), width - 40, rng.randint(90, 140)):
+            draw.rectangle((tag_x, base + 2, tag_x + 36, base + 13), fill=(250, 220, 60))
+            draw.text((tag_x + 2, base + 1), f"¥{rng.randint(9, 89)}", font=small, fill=(0, 0, 0))
+
+
+def _draw_person(
+    draw: ImageDraw.ImageDraw, x: int, ground: int, height: int, coat: Any, skin: Any
+) -> None:
+    head = height // 7
+    top = ground - height
+    draw.rounded_rectangle(
+        (x - head, top + 2 * head, x + head, ground), radius=head // 2, fill=coat
+    )
+    draw.ellipse(
+        (x - head // 2 - 6, top + head - 6, x + head // 2 + 6, top + 2 * head + 8), fill=skin
+    )
+    draw.pieslice(
+        (x - head // 2 - 8, top + head - 10, x + head // 2 + 8, top + 2 * head),
+        180,
+        360,
+        fill=(40, 30, 25),
+    )
+
+
+def _draw_conversation(canvas: Image.Image, rng: random.Random) -> None:
+    width, height = canvas.size
+    back = Image.new("RGB", canvas.size, rng.choice(((232, 226, 214), (220, 230, 225))))
+    bdraw = ImageDraw.Draw(back)
+    for _ in range(rng.randint(25, 45)):  # shelves behind, out of focus
+        bx, by = rng.randint(0, width), rng.randint(40, height // 2)
+        colour = rng.choice(_BRAND_COLOURS)
+        bdraw.rectangle((bx, by, bx + rng.randint(20, 50), by + rng.randint(30, 60)), fill=colour)
+    canvas.paste(back.filter(ImageFilter.GaussianBlur(6)))
+    draw = ImageDraw.Draw(canvas)
+    floor = height - rng.randint(60, 120)
+    draw.rectangle((0, floor, width, height), fill=(180, 170, 155))
+    left = rng.randint(200, 340)
+    right = left + rng.randint(300, 400)
+    staff_coat = rng.choice(((250, 250, 250), (235, 90, 60), (60, 120, 190)))
+    _draw_person(draw, right, floor - 40, rng.randint(380, 460), staff_coat, rng.choice(_SKIN))
+    counter_top = floor - rng.randint(170, 220)
+    draw.rectangle((left + 80, counter_top, width, floor), fill=(150, 110, 80))
+    draw.rectangle((left + 80, counter_top, width, counter_top + 14), fill=(110, 80, 60))
+    _draw_person(draw, left, floor + 20, rng.randint(420, 500), (35, 45, 70), rng.choice(_SKIN))
+    # The rep's folder of product leaflets on the counter.
+    fx = rng.randint(left + 120, right - 160)
+    draw.rectangle(
+        (fx, counter_top - 10, fx + 120, counter_top + 2), fill=rng.choice(_BRAND_COLOURS)
+    )
 
 
 # --- deterministic store data ------------------------------------------------------------------

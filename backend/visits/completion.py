@@ -76,7 +76,7 @@ async def submit(
     visit.submit_count += 1
     await session.flush()
     view = await visit_service.get_visit(session, principal, visit.id)
-    visit.summary = card.build_summary(await _summary_input(session, settings, view))
+    visit.summary = card.build_summary(await summary_input(session, settings, view))
     await session.flush()
     await _event(
         session,
@@ -116,9 +116,10 @@ async def _editable_visit(
     return visit
 
 
-async def _summary_input(
+async def summary_input(
     session: AsyncSession, settings: Settings, view: VisitView
 ) -> card.SummaryInput:
+    """What the summary card is built from (also used by the demo seed)."""
     visit, form = view.visit, view.form
     assert visit.checked_out_at is not None
     customer_type = await form_service.get_customer_type(session, visit.org_id, visit.customer_type)

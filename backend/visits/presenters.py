@@ -1,6 +1,9 @@
 """Turn a visit and what hangs off it into the API shape (server_time included)."""
 
+import uuid
+
 from backend.actions.service import action_read
+from backend.forms.definitions import FormVersion
 from backend.kit.time import utc_now
 from backend.models import Photo
 from backend.visits.schemas import (
@@ -69,11 +72,20 @@ def visit_read(view: VisitView) -> VisitRead:
 
 
 def _form(view: VisitView) -> VisitForm | None:
-    if view.form is None:
-        return None
-    definition = view.form.definition.model_dump(mode="json", exclude_none=True)
-    return VisitForm(
-        customer_type=view.form.customer_type,
-        version=view.form.version,
-        fields=definition["fields"],
-    )
+    return _form_read(view.form) if view.form is not None else None
+
+
+# A published form version never changes, so its API shape is built once per process (there
+# are a handful of versions per customer type: the cache stays small).
+_FORM_READS: dict[uuid.UUID, VisitForm] = {}
+
+
+def _form_read(form: FormVersion) -> VisitForm:
+    cached = _FORM_READS.get(form.id)
+    if cached is None:
+        definition = form.definition.model_dump(mode="json", exclude_none=True)
+        cached = VisitForm(
+            customer_type=form.customer_type, version=form.version, fields=definition["fields"]
+        )
+        _FORM_READS[form.id] = cached
+    return cached

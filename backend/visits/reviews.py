@@ -107,11 +107,14 @@ async def review_queue(
     if page.cursor:
         at_iso, id_str = decode_cursor(page.cursor, (str, str))
         after_at, after_id = visit_service.parse_time_id_cursor(at_iso, id_str)
+        # The plain range condition lets the index seek to the cursor instead of filtering
+        # every row before it; the OR settles ties on the same instant.
         stmt = stmt.where(
+            Visit.submitted_at >= after_at,
             or_(
                 Visit.submitted_at > after_at,
                 and_(Visit.submitted_at == after_at, Visit.id > after_id),
-            )
+            ),
         )
     rows = (
         await session.scalars(stmt.order_by(Visit.submitted_at, Visit.id).limit(page.limit + 1))

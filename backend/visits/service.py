@@ -309,10 +309,11 @@ async def list_visits(
         at_iso, id_str = decode_cursor(page.cursor, (str, str))
         after_at, after_id = parse_time_id_cursor(at_iso, id_str)
         stmt = stmt.where(
+            Visit.checked_in_at <= after_at,  # lets the index seek to the cursor
             or_(
                 Visit.checked_in_at < after_at,
                 and_(Visit.checked_in_at == after_at, Visit.id < after_id),
-            )
+            ),
         )
     rows = (
         await session.scalars(
