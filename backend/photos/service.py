@@ -4,6 +4,7 @@ Visit rules (who may upload, when, and what a duplicate does to trust) live in t
 service, which calls this one.
 """
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Collection, Sequence
@@ -88,8 +89,11 @@ async def save(
 ) -> Photo:
     """Write the files first (atomically), then the row: a row never points at a missing file."""
     key, thumb_key = _keys(org_id, visit_id, kind, processed.original_sha256)
-    await storage.put(key, processed.data, processed.content_type)
-    await storage.put(thumb_key, processed.thumbnail, processed.content_type)
+    # Both files are durable (fsync) before the row exists; written side by side, not in turn.
+    await asyncio.gather(
+        storage.put(key, processed.data, processed.content_type),
+        storage.put(thumb_key, processed.thumbnail, processed.content_type),
+    )
     captured = processed.captured_at
     aware = captured is not None and captured.tzinfo is not None
     now = utc_now()

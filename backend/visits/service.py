@@ -495,9 +495,10 @@ async def put_photo(
         return existing, False
     if visit.status not in EDITABLE:
         raise VisitNotOpen(visit.status)
-    view = await _view(session, visit)
+    store = await store_service.get_store(session, visit.org_id, visit.store_id)
+    rep = await user_service.get_user(session, visit.org_id, visit.rep_id)
     processed = await photo_service.process(
-        data, _watermark_lines(settings, view), cjk_font_path(settings)
+        data, _watermark_lines(settings, visit, store, rep), cjk_font_path(settings)
     )
     duplicates = await photo_service.find_duplicates(
         session,
@@ -548,13 +549,13 @@ def _replace_photo_flags(visit: Visit, kind: PhotoKind, flags: list[dict[str, ob
     visit.trust_score = rules.score_of(visit.flags)
 
 
-def _watermark_lines(settings: Settings, view: VisitView) -> list[str]:
+def _watermark_lines(settings: Settings, visit: Visit, store: Store, rep: User) -> list[str]:
     zone = ZoneInfo(settings.timezone)
-    local = view.visit.checked_in_at.astimezone(zone)
+    local = visit.checked_in_at.astimezone(zone)
     offset = local.utcoffset() or timedelta(0)
     hours = offset.total_seconds() / 3600
     stamp = f"{local:%Y-%m-%d %H:%M} (UTC{hours:+g})"
-    return [view.store.name, f"{view.rep.display_name} · {stamp}"]
+    return [store.name, f"{rep.display_name} · {stamp}"]
 
 
 async def lock_visible_visit(
