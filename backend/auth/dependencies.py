@@ -15,7 +15,9 @@ from backend.models.user import Role
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are async even when they do no I/O: FastAPI runs a plain `def` dependency in a
+# worker thread, a thread hop on every request for nothing.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -25,7 +27,7 @@ async def get_principal(
 ) -> Principal:
     if not token:
         raise Unauthorized("Authentication is required.")
-    principal = read_access_token(get_settings(request).secret, token)
+    principal = read_access_token((await get_settings(request)).secret, token)
     if principal is None:
         raise Unauthorized("The access token is invalid or expired.")
     return principal

@@ -13,7 +13,7 @@ from backend.kit.storage import Storage
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 

@@ -29,7 +29,7 @@ class PageParams(BaseModel):
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="Page size (1-200)")] = 50,
     cursor: Annotated[
         str | None, Query(max_length=MAX_CURSOR_LENGTH, description="From `next_cursor`")
