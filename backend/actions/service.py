@@ -29,7 +29,7 @@ from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.errors import Forbidden, NotFound
 from backend.events import service as events
-from backend.kit.pagination import PageParams, decode_cursor, encode_cursor, invalid_cursor
+from backend.kit.pagination import PageParams, decode_time_cursor, encode_time_cursor
 from backend.kit.time import isoformat_z, utc_now
 from backend.models import NextAction, NextActionReschedule, NextActionStatus, NextActionType
 from backend.models.user import Role
@@ -256,7 +256,7 @@ async def list_actions(
     """Visible actions sorted by due time (soonest first), with a (due_at, id) cursor."""
     stmt = _filtered(visible_actions(principal), principal, filters, now)
     if page.cursor:
-        after_due, after_id = _parse_cursor(page.cursor)
+        after_due, after_id = decode_time_cursor(page.cursor)
         stmt = stmt.where(
             or_(
                 NextAction.due_at > after_due,
@@ -268,7 +268,7 @@ async def list_actions(
     ).all()
     more = len(rows) > page.limit
     items = rows[: page.limit]
-    cursor = encode_cursor([items[-1].due_at.isoformat(), str(items[-1].id)]) if more else None
+    cursor = encode_time_cursor(items[-1].due_at, items[-1].id) if more else None
     return items, cursor
 
 
@@ -290,18 +290,6 @@ def _filtered(
     if filters.due_before is not None:
         stmt = stmt.where(NextAction.due_at < filters.due_before)
     return stmt
-
-
-def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    due_iso, id_str = decode_cursor(cursor, (str, str))
-    try:
-        due = datetime.fromisoformat(due_iso)
-        action_id = uuid.UUID(id_str)
-    except ValueError as exc:
-        raise invalid_cursor() from exc
-    if due.tzinfo is None:
-        raise invalid_cursor()
-    return due, action_id
 
 
 async def complete(

@@ -7,6 +7,8 @@ that does not decode to the expected shape is a 422, never a server error.
 import base64
 import binascii
 import json
+import uuid
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -66,3 +68,21 @@ def decode_cursor(cursor: str, types: tuple[type, ...]) -> list[Any]:
         if not ok or (isinstance(value, str) and "\x00" in value):
             raise invalid_cursor()
     return key
+
+
+def encode_time_cursor(at: datetime, item_id: uuid.UUID) -> str:
+    """The cursor of a list ordered by (a timestamp, id)."""
+    return encode_cursor([at.isoformat(), str(item_id)])
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (timestamp, id) sort key of a cursor from :func:`encode_time_cursor`; else a 422."""
+    at_iso, id_str = decode_cursor(cursor, (str, str))
+    try:
+        at = datetime.fromisoformat(at_iso)
+        item_id = uuid.UUID(id_str)
+    except ValueError as exc:
+        raise invalid_cursor() from exc
+    if at.tzinfo is None:
+        raise invalid_cursor()
+    return at, item_id

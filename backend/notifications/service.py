@@ -3,14 +3,13 @@ anyone else's is 404, like another org's object."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import NotFound
-from backend.kit.pagination import PageParams, decode_cursor, encode_cursor, invalid_cursor
+from backend.kit.pagination import PageParams, decode_time_cursor, encode_time_cursor
 from backend.kit.time import utc_now
 from backend.models import Notification
 
@@ -62,7 +61,7 @@ async def list_notifications(
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
     if page.cursor:
-        after_at, after_id = _parse_cursor(page.cursor)
+        after_at, after_id = decode_time_cursor(page.cursor)
         stmt = stmt.where(
             or_(
                 Notification.created_at < after_at,
@@ -78,7 +77,7 @@ async def list_notifications(
     ).all()
     more = len(rows) > page.limit
     items = rows[: page.limit]
-    cursor = encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)]) if more else None
+    cursor = encode_time_cursor(items[-1].created_at, items[-1].id) if more else None
     return items, cursor
 
 
@@ -128,15 +127,3 @@ async def for_subject(
         .order_by(Notification.created_at, Notification.id)
     )
     return rows.all()
-
-
-def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    at_iso, id_str = decode_cursor(cursor, (str, str))
-    try:
-        at = datetime.fromisoformat(at_iso)
-        notification_id = uuid.UUID(id_str)
-    except ValueError as exc:
-        raise invalid_cursor() from exc
-    if at.tzinfo is None:
-        raise invalid_cursor()
-    return at, notification_id

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.errors import Forbidden
 from backend.events import service as events
-from backend.kit.pagination import PageParams, decode_cursor, encode_cursor
+from backend.kit.pagination import PageParams, decode_time_cursor, encode_time_cursor
 from backend.kit.time import utc_now
 from backend.models import ReviewDecision, Visit, VisitReview, VisitStatus
 from backend.models.user import Role
@@ -105,8 +105,7 @@ async def review_queue(
     if flagged is not None:
         stmt = stmt.where(Visit.trust_score < 100 if flagged else Visit.trust_score == 100)
     if page.cursor:
-        at_iso, id_str = decode_cursor(page.cursor, (str, str))
-        after_at, after_id = visit_service.parse_time_id_cursor(at_iso, id_str)
+        after_at, after_id = decode_time_cursor(page.cursor)
         # The plain range condition lets the index seek to the cursor instead of filtering
         # every row before it; the OR settles ties on the same instant.
         stmt = stmt.where(
@@ -122,5 +121,5 @@ async def review_queue(
     visits = rows[: page.limit]
     cursor = None
     if len(rows) > page.limit and visits[-1].submitted_at is not None:
-        cursor = encode_cursor([visits[-1].submitted_at.isoformat(), str(visits[-1].id)])
+        cursor = encode_time_cursor(visits[-1].submitted_at, visits[-1].id)
     return await visit_service.views(session, visits), cursor

@@ -20,7 +20,7 @@ from backend.events import service as events
 from backend.forms import service as form_service
 from backend.forms.definitions import FormVersion
 from backend.kit.fonts import cjk_font_path
-from backend.kit.pagination import PageParams, decode_cursor, encode_cursor, invalid_cursor
+from backend.kit.pagination import PageParams, decode_time_cursor, encode_time_cursor
 from backend.kit.storage import Storage
 from backend.kit.time import utc_now
 from backend.models import NextAction, Photo, PhotoKind, Store, User, VisitReview
@@ -306,8 +306,7 @@ async def list_visits(
     if filters.flagged is not None:
         stmt = stmt.where(Visit.trust_score < 100 if filters.flagged else Visit.trust_score == 100)
     if page.cursor:
-        at_iso, id_str = decode_cursor(page.cursor, (str, str))
-        after_at, after_id = parse_time_id_cursor(at_iso, id_str)
+        after_at, after_id = decode_time_cursor(page.cursor)
         stmt = stmt.where(
             Visit.checked_in_at <= after_at,  # lets the index seek to the cursor
             or_(
@@ -322,19 +321,8 @@ async def list_visits(
     ).all()
     more = len(rows) > page.limit
     visits = rows[: page.limit]
-    cursor = (
-        encode_cursor([visits[-1].checked_in_at.isoformat(), str(visits[-1].id)]) if more else None
-    )
+    cursor = encode_time_cursor(visits[-1].checked_in_at, visits[-1].id) if more else None
     return await views(session, visits), cursor
-
-
-def parse_time_id_cursor(at_iso: str, id_str: str) -> tuple[datetime, uuid.UUID]:
-    """The (timestamp, id) sort key of a visit list cursor; a bad one is a 422."""
-    try:
-        at = datetime.fromisoformat(at_iso)
-        return at, uuid.UUID(id_str)
-    except ValueError as exc:
-        raise invalid_cursor() from exc
 
 
 async def visits_at_store(
