@@ -31,6 +31,8 @@ def issue_access_token(secret: bytes, principal: Principal, now: datetime, ttl_s
         "org": str(principal.org_id),
         "role": principal.role.value,
         "typ": "access",
+        # Unique per issue: two tokens issued in the same second are still different tokens.
+        "jti": secrets.token_urlsafe(12),
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
     }

@@ -22,6 +22,9 @@ export async function refreshReference(position = null) {
   const known = (await kvGet('stores', {})) || {};
   for (const store of stores.items) known[store.id] = store;
   await kvSet('stores', known);
+  // Written last: a phone with this key holds a complete set of reference data for offline use
+  // ('stores' alone may only hold a store looked up one at a time).
+  await kvSet('reference_synced_at', Date.now());
 }
 
 export async function storeById(id, { online = navigator.onLine } = {}) {

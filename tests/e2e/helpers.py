@@ -1,6 +1,7 @@
 """What the browser tests do over and over: sign in, take photos through the file chooser, fill a
 form from its definition, read the outbox, and (for setting up reviews) run a visit over HTTP."""
 
+import asyncio
 import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -40,25 +41,31 @@ async def sign_in(page: Any, username: str, path: str = "/") -> None:
     await page.wait_for_selector("#tabs:not([hidden])")
 
 
-async def wait_offline_ready(page: Any) -> None:
-    """The service worker controls the page and the reference data is in IndexedDB."""
+REFERENCE_SYNCED = """() => new Promise((resolve) => {
+    const open = indexedDB.open('doorstep');
+    open.onsuccess = () => {
+        const db = open.result;
+        if (!db.objectStoreNames.contains('kv')) { db.close(); resolve(false); return; }
+        const get = db.transaction('kv', 'readonly').objectStore('kv').get('reference_synced_at');
+        get.onsuccess = () => { resolve(Boolean(get.result)); db.close(); };
+        get.onerror = () => { resolve(false); db.close(); };
+    };
+    open.onerror = () => resolve(false);
+})"""
+
+
+async def wait_offline_ready(page: Any, timeout_s: float = 20) -> None:
+    """The service worker controls the page and a full reference sync is in IndexedDB.
+
+    Polled with ``evaluate``, which awaits the page's promise: ``wait_for_function`` would take
+    the promise object itself as a truthy answer and not wait at all.
+    """
     await page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
-    await page.wait_for_function(
-        """() => new Promise((resolve) => {
-            const open = indexedDB.open('doorstep');
-            open.onsuccess = () => {
-                const tx = open.result.transaction('kv', 'readonly');
-                const get = tx.objectStore('kv').getAll();
-                get.onsuccess = () => {
-                    const keys = get.result.map((row) => row.key);
-                    resolve(keys.includes('customer_types') && keys.includes('stores'));
-                    open.result.close();
-                };
-                get.onerror = () => resolve(false);
-            };
-            open.onerror = () => resolve(false);
-        })"""
-    )
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await page.evaluate(REFERENCE_SYNCED):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the app did not finish its reference sync")
+        await asyncio.sleep(0.1)
 
 
 async def outbox_items(page: Any) -> list[dict[str, Any]]:
