@@ -137,15 +137,18 @@ async def measure(base_url: str, reloads: int) -> dict[str, Any]:
         await page.fill("#password", PASSWORD)
         await page.click("form button[type=submit]")
         await page.wait_for_selector("h1:has-text('Today')")
-        await page.wait_for_function(
-            """() => new Promise((resolve) => {
-                const open = indexedDB.open('doorstep');
-                open.onsuccess = () => {
-                    const get = open.result.transaction('kv').objectStore('kv').get('today');
-                    get.onsuccess = () => { resolve(Boolean(get.result)); open.result.close(); };
-                };
-            })"""
-        )
+        # Polled with evaluate, which awaits the page's promise (wait_for_function would not).
+        today_cached = """() => new Promise((resolve) => {
+            const open = indexedDB.open('doorstep');
+            open.onsuccess = () => {
+                const get = open.result.transaction('kv').objectStore('kv').get('today');
+                get.onsuccess = () => { resolve(Boolean(get.result)); open.result.close(); };
+                get.onerror = () => resolve(false);
+            };
+            open.onerror = () => resolve(false);
+        })"""
+        while not await page.evaluate(today_cached):
+            await page.wait_for_timeout(100)
         await context.set_offline(True)
         timings = []
         for _ in range(reloads):
