@@ -76,7 +76,10 @@ async def test_poster_pdf_shows_chinese_name(
     assert _page_count(pdf) == 1
     text = _pdftotext(pdf, tmp_path)
     if text is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: cannot check the rendered text")
+        pytest.fail(
+            "pdftotext is missing, so the poster's rendered text cannot be checked: install "
+            "poppler-utils (`make dev` or `.ci/system-deps` does it)"
+        )
     flat = re.sub(r"\s+", "", text)
     assert re.sub(r"\s+", "", NAME) in flat
     assert "南京东路100号" in flat
