@@ -57,6 +57,7 @@ from backend.teams.schemas import TeamCreate
 from backend.users import service as user_service
 from backend.users.schemas import UserCreate
 from backend.visits import completion
+from backend.visits import photos as visit_photos
 from backend.visits import service as visit_service
 from backend.visits.schemas import CheckInRequest, Position
 
@@ -183,7 +184,7 @@ async def _template_visit(
         for seed, kind in enumerate(PhotoKind):
             spec = PhotoSpec(kind, seed, store.name, store.customer_type, now)
             data = draw_photo(spec, font)
-            await visit_service.put_photo(session, settings, storage, rep, visit_id, kind, data)
+            await visit_photos.put_photo(session, settings, storage, rep, visit_id, kind, data)
     finally:
         await storage.close()
     form = await form_service.current_form(session, org_id, store.customer_type)

@@ -12,7 +12,7 @@ from backend.kit.schemas import UtcDatetime
 from backend.models.photo import PhotoKind
 from backend.models.visit import VisitStatus
 from backend.photos.processing import read_limited
-from backend.visits import completion, reviews, service
+from backend.visits import completion, photos, reviews, service
 from backend.visits.presenters import photo_read, visit_read
 from backend.visits.schemas import (
     AbandonRequest,
@@ -98,7 +98,7 @@ async def put_photo(
     response: Response,
 ) -> PhotoRead:
     data = await read_limited(file)
-    photo, changed = await service.put_photo(
+    photo, changed = await photos.put_photo(
         session, settings, storage, principal, visit_id, kind, data
     )
     response.status_code = status.HTTP_201_CREATED if changed else status.HTTP_200_OK
@@ -135,7 +135,7 @@ async def get_photo(
     visit_id: uuid.UUID,
     kind: PhotoKind,
 ) -> Response:
-    data, etag = await service.photo_file(
+    data, etag = await photos.photo_file(
         session, storage, principal, visit_id, kind, thumbnail=False
     )
     return _image_response(data, etag)
@@ -154,7 +154,7 @@ async def get_photo_thumb(
     visit_id: uuid.UUID,
     kind: PhotoKind,
 ) -> Response:
-    data, etag = await service.photo_file(
+    data, etag = await photos.photo_file(
         session, storage, principal, visit_id, kind, thumbnail=True
     )
     return _image_response(data, etag + "-thumb")

@@ -1,0 +1,124 @@
+"""The visit's three photos: adding or replacing one (with duplicate detection and its trust
+flag), and serving the files to those allowed to see the visit."""
+
+import uuid
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.config import Settings
+from backend.errors import NotFound
+from backend.events import service as events
+from backend.kit.fonts import cjk_font_path
+from backend.kit.storage import Storage
+from backend.models import Photo, PhotoKind, Store, User, Visit
+from backend.photos import service as photo_service
+from backend.stores import service as store_service
+from backend.users import service as user_service
+from backend.visits import rules
+from backend.visits.exceptions import VisitNotOpen
+from backend.visits.service import EDITABLE, get_visit, lock_visit_for_rep
+
+
+async def put_photo(
+    session: AsyncSession,
+    settings: Settings,
+    storage: Storage,
+    principal: Principal,
+    visit_id: uuid.UUID,
+    kind: PhotoKind,
+    data: bytes,
+) -> tuple[Photo, bool]:
+    """Add or replace one of the visit's three photos. Returns (photo, changed).
+
+    The visit row is locked for the duration, so replays of the same upload queue up and find
+    the photo already stored (same bytes: nothing is processed twice).
+    """
+    visit = await lock_visit_for_rep(session, principal, visit_id)
+    digest = photo_service.upload_digest(data)
+    existing = await photo_service.current_photo(session, visit.org_id, visit.id, kind)
+    if existing is not None and existing.original_sha256 == digest:
+        return existing, False
+    if visit.status not in EDITABLE:
+        raise VisitNotOpen(visit.status)
+    store = await store_service.get_store(session, visit.org_id, visit.store_id)
+    rep = await user_service.get_user(session, visit.org_id, visit.rep_id)
+    processed = await photo_service.process(
+        data, _watermark_lines(settings, visit, store, rep), cjk_font_path(settings)
+    )
+    duplicates = await photo_service.find_duplicates(
+        session,
+        visit.org_id,
+        phash=processed.phash,
+        original_sha256=digest,
+        exclude_visit_id=visit.id,
+    )
+    flags = (
+        [rules.duplicate_photo_flag(kind.value, duplicates[0].taken_at, duplicates[0].distance)]
+        if duplicates
+        else []
+    )
+    flag_dicts = [
+        {**flag.as_dict(), "kind": kind.value, "other_visit_id": str(duplicates[0].visit_id)}
+        for flag in flags
+    ]
+    photo = await photo_service.save(
+        session,
+        storage,
+        org_id=visit.org_id,
+        visit_id=visit.id,
+        kind=kind,
+        processed=processed,
+        flags=flag_dicts,
+    )
+    _replace_photo_flags(visit, kind, flag_dicts)
+    await session.flush()
+    await events.record(
+        session,
+        org_id=visit.org_id,
+        type="visit.photo_added" if existing is None else "visit.photo_replaced",
+        subject_type="visit",
+        subject_id=visit.id,
+        actor_id=principal.user_id,
+        payload={
+            "kind": kind.value,
+            "sha256": processed.sha256,
+            "duplicate_of": [str(d.photo_id) for d in duplicates[:5]],
+        },
+    )
+    return photo, True
+
+
+def _replace_photo_flags(visit: Visit, kind: PhotoKind, flags: list[dict[str, object]]) -> None:
+    kept = [f for f in visit.flags if f.get("kind") != kind.value]
+    visit.flags = kept + flags
+    visit.trust_score = rules.score_of(visit.flags)
+
+
+def _watermark_lines(settings: Settings, visit: Visit, store: Store, rep: User) -> list[str]:
+    zone = ZoneInfo(settings.timezone)
+    local = visit.checked_in_at.astimezone(zone)
+    offset = local.utcoffset() or timedelta(0)
+    hours = offset.total_seconds() / 3600
+    stamp = f"{local:%Y-%m-%d %H:%M} (UTC{hours:+g})"
+    return [store.name, f"{rep.display_name} · {stamp}"]
+
+
+async def photo_file(
+    session: AsyncSession,
+    storage: Storage,
+    principal: Principal,
+    visit_id: uuid.UUID,
+    kind: PhotoKind,
+    *,
+    thumbnail: bool,
+) -> tuple[bytes, str]:
+    """The stored photo (or its thumbnail) and its ETag, for users allowed to see the visit."""
+    view = await get_visit(session, principal, visit_id)
+    photo = view.photos.get(kind)
+    if photo is None:
+        raise NotFound("The visit has no photo of that kind.")
+    data = await photo_service.read_file(storage, photo, thumbnail=thumbnail)
+    return data, photo.sha256.hex()
