@@ -129,6 +129,18 @@ const S = {
   flag_queued_offline: ['离线签到', 'Queued offline'],
   team_board: ['团队行动看板', 'Team board'], overdue_n: ['已逾期（{n}）', 'Overdue ({n})'], open_n: ['进行中（{n}）', 'Open ({n})'],
   rescheduled_n: ['已改期 {n} 次', 'Rescheduled {n}×'],
+  action_done: ['完成', 'Done'], action_reschedule: ['改期', 'Reschedule'],
+  action_done_for: ['完成：{what}', 'Done: {what}'], action_reschedule_for: ['改期：{what}', 'Reschedule: {what}'],
+  completion_note: ['完成备注（可选）', 'Note (optional)'], confirm_done: ['确认完成', 'Mark as done'],
+  new_due: ['新的截止时间（7 天内）', 'New due time (within 7 days)'], reschedule_reason: ['改期原因（必填）', 'Reason (required)'],
+  confirm_reschedule: ['确认改期', 'Reschedule'], cancel: ['取消', 'Cancel'],
+  reason_missing: ['请写明改期原因', 'Please give a reason for the new date'],
+  action_completed: ['已完成', 'Marked as done'], action_complete_queued: ['已完成，联网后自动同步', 'Done; it syncs when you are back online'],
+  action_rescheduled: ['已改期', 'Rescheduled'], reschedule_offline: ['改期需要网络，请联网后再试。', 'Rescheduling needs the network. Try again once you are online.'],
+  code_action_not_open: ['这项行动已完成或已关闭', 'This action is already done or closed'],
+  tab_inbox: ['消息', 'Inbox'], inbox: ['消息', 'Inbox'], unread_count: ['{n} 条未读', '{n} unread'],
+  unread: ['未读', 'Unread'], inbox_empty: ['没有消息。', 'No messages.'],
+  inbox_offline: ['离线中，显示的是上次同步的消息。', 'Offline: showing the messages from the last sync.'],
 };
 
 function browserLang() {

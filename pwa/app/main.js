@@ -3,6 +3,7 @@ import { applyLanguage, toggleLanguage, t } from './i18n.js';
 import { h, clear, banner, removeBanner, showStorageError } from './ui.js';
 import { session, rememberUser } from './auth.js';
 import * as outbox from './outbox.js';
+import { api } from './api.js';
 import { refreshMe, refreshReference, me as cachedMe } from './cache.js';
 import './visits.js'; // registers the outbox acknowledgement handler
 
@@ -16,6 +17,7 @@ const screens = {
   outbox: () => import('./screens/outbox.js'),
   review: () => import('./screens/review.js'),
   board: () => import('./screens/board.js'),
+  inbox: () => import('./screens/inbox.js'),
 };
 
 const UUID = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})';
@@ -30,6 +32,7 @@ const routes = [
   [/^\/review$/, 'review'],
   [new RegExp(`^/review/${UUID}$`), 'review'],
   [/^\/board$/, 'board'],
+  [/^\/inbox$/, 'inbox'],
 ];
 
 let cleanup = null;
@@ -76,13 +79,37 @@ async function drawTabs(current) {
   const role = session().role || (await cachedMe())?.role || 'rep';
   const pending = (await outbox.items()).length;
   const tabs = role === 'rep'
-    ? [['/', 'today', t('tab_today')], ['/scan', 'scan', t('tab_scan')], ['/outbox', 'outbox', t('tab_outbox')]]
-    : [['/review', 'review', t('tab_review')], ['/board', 'board', t('tab_board')], ['/', 'today', t('tab_today')], ['/outbox', 'outbox', t('tab_outbox')]];
+    ? [['/', 'today', t('tab_today')], ['/scan', 'scan', t('tab_scan')], ['/inbox', 'inbox', t('tab_inbox')], ['/outbox', 'outbox', t('tab_outbox')]]
+    : [['/review', 'review', t('tab_review')], ['/board', 'board', t('tab_board')], ['/', 'today', t('tab_today')], ['/inbox', 'inbox', t('tab_inbox')], ['/outbox', 'outbox', t('tab_outbox')]];
   clear(nav, tabs.map(([href, screen, label]) => h('a', {
     href, 'aria-current': screen === current ? 'page' : undefined, 'data-link': '',
-  }, label, screen === 'outbox' && pending ? h('span', { class: 'badge', 'aria-label': t('pending_count', { n: pending }) }, pending) : null)));
+  }, label,
+  screen === 'outbox' && pending ? h('span', { class: 'badge', id: 'outbox-badge', 'aria-label': t('pending_count', { n: pending }) }, pending) : null,
+  screen === 'inbox' ? h('span', { class: 'badge', id: 'inbox-badge', hidden: true }) : null)));
   nav.hidden = false;
+  showUnread(Number(localStorage.getItem('doorstep.unread') || 0));
+  refreshUnread();
 }
+
+// --- the inbox tab's unread badge: GET /api/v1/notifications (unread_count), kept for offline ---
+function showUnread(count) {
+  localStorage.setItem('doorstep.unread', String(count));
+  const badge = document.getElementById('inbox-badge');
+  if (!badge) return;
+  badge.textContent = String(count);
+  badge.setAttribute('aria-label', t('unread_count', { n: count }));
+  badge.hidden = !count;
+}
+
+let unreadCheck = null;
+function refreshUnread() {
+  if (!navigator.onLine || !session() || unreadCheck) return;
+  unreadCheck = api('GET', '/api/v1/notifications?limit=1')
+    .then((page) => showUnread(page.unread_count || 0))
+    .catch(() => {})
+    .finally(() => { unreadCheck = null; });
+}
+addEventListener('doorstep:unread', (event) => showUnread(event.detail.count));
 
 async function updateSyncStatus() {
   const el = document.getElementById('sync-status');
@@ -92,7 +119,7 @@ async function updateSyncStatus() {
     : attention ? t('status_attention', { n: attention })
       : all.length ? t('status_pending', { n: all.length }) : t('status_synced');
   el.textContent = text;
-  const badge = document.querySelector('#tabs .badge');
+  const badge = document.getElementById('outbox-badge');
   if (badge) badge.textContent = String(all.length);
 }
 

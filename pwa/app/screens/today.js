@@ -1,8 +1,8 @@
 // Today: the open visit, my next actions by countdown (overdue in red), rework requests and
 // recent visits with their review status. Drawn from the IndexedDB copy first (instant, and
 // offline), then refreshed from the server when online.
-import { h, add, t, clear, countdown, formatTime, learnServerTime } from '../ui.js';
-import { api } from '../api.js';
+import { h, add, t, clear, countdown, formatTime, learnServerTime, serverNow, toast } from '../ui.js';
+import { api, ApiError } from '../api.js';
 import { kvGet, kvSet } from '../db.js';
 import { activeDrafts, drafts, adopt } from '../visits.js';
 import * as outbox from '../outbox.js';
@@ -27,15 +27,122 @@ async function fetchToday() {
   return value;
 }
 
-function actionRow(action, storeNames) {
+const RESCHEDULE_DAYS = 7;
+
+function toLocalInput(ms) {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 16);
+}
+
+/** A server refusal in plain words (the code's string when there is one, else the detail). */
+function plainError(error) {
+  if (!(error instanceof ApiError)) return `${t('error')}: ${error?.message || error}`;
+  if (error.status === 0) return t('code_network');
+  return t(`code_${error.code}`, { fallback: error.message });
+}
+
+/**
+ * One open next action with "Done" (optional note, through the outbox: it has a complete_action
+ * kind) and "Reschedule" (new due time within 7 days and a required reason; online only, as the
+ * outbox has no such kind). `onChanged` refreshes the list after a success.
+ */
+function actionRow(action, storeNames, { queuedDone = false, refused = '', onChanged }) {
   const left = countdown(action.due_at);
+  const what = t(`action_${action.type}`);
+  const slug = action.id;
+  const panel = h('div', { class: 'action-panel', id: `action-panel-${slug}` });
+  const message = h('p', { class: 'error-text', role: 'alert', id: `action-error-${slug}` }, refused);
+  const closePanel = () => { panel.replaceChildren(); message.textContent = ''; };
+
+  const openDone = () => {
+    message.textContent = '';
+    const note = h('textarea', { id: `done-note-${slug}`, maxlength: 1000, rows: 2 });
+    const confirmButton = h('button', { type: 'button', class: 'primary', id: `done-confirm-${slug}`, onclick: async () => {
+      confirmButton.disabled = true;
+      try {
+        await outbox.enqueue({
+          kind: 'complete_action', action_id: action.id, visit_id: `action:${action.id}`,
+          replaces: `complete:${action.id}`, body: { note: note.value.trim() },
+        });
+      } catch (error) {
+        confirmButton.disabled = false;
+        message.textContent = `${t('storage_error')} ${error?.message || error}`;
+        return;
+      }
+      if (!navigator.onLine) { toast(t('action_complete_queued')); closePanel(); onChanged(); return; }
+      await outbox.replay().catch(() => {});
+      const item = (await outbox.items()).find((i) => i.kind === 'complete_action' && i.action_id === action.id);
+      if (item?.state === 'attention') {
+        const error = item.last_error || {};
+        message.textContent = t(`code_${error.problem?.code || error.code}`, { fallback: error.detail || '' });
+        confirmButton.disabled = false;
+        return;
+      }
+      toast(item ? t('action_complete_queued') : t('action_completed'));
+      closePanel();
+      onChanged();
+    } }, t('confirm_done'));
+    panel.replaceChildren(h('div', { class: 'card', role: 'group', 'aria-label': t('action_done_for', { what }) },
+      h('label', { for: note.id }, t('completion_note')), note,
+      h('div', { class: 'row' }, confirmButton, h('button', { type: 'button', onclick: closePanel }, t('cancel')))));
+    note.focus();
+  };
+
+  const openReschedule = () => {
+    message.textContent = '';
+    if (!navigator.onLine) { message.textContent = t('reschedule_offline'); return; }
+    const now = serverNow();
+    const latest = now + RESCHEDULE_DAYS * 86400_000;
+    const suggested = Math.min(Math.max(Date.parse(action.due_at), now) + 86400_000, latest - 60_000);
+    const due = h('input', {
+      id: `resched-due-${slug}`, type: 'datetime-local', required: true,
+      min: toLocalInput(now + 60_000), max: toLocalInput(latest - 60_000), value: toLocalInput(suggested),
+    });
+    const reason = h('textarea', { id: `resched-reason-${slug}`, maxlength: 500, rows: 2, required: true, 'aria-required': 'true' });
+    for (const el of [due, reason]) el.addEventListener('input', () => { message.textContent = ''; });
+    const confirmButton = h('button', { type: 'button', class: 'primary', id: `resched-confirm-${slug}`, onclick: async () => {
+      message.textContent = '';
+      const when = due.value ? new Date(due.value).getTime() : NaN;
+      if (!(when > serverNow()) || when > serverNow() + RESCHEDULE_DAYS * 86400_000) {
+        message.textContent = t('due_out_of_range', { latest: formatTime(new Date(latest).toISOString()) });
+        due.focus();
+        return;
+      }
+      if (!reason.value.trim()) { message.textContent = t('reason_missing'); reason.focus(); return; }
+      if (!navigator.onLine) { message.textContent = t('reschedule_offline'); return; }
+      confirmButton.disabled = true;
+      try {
+        const iso = new Date(when).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        await api('POST', `/api/v1/next-actions/${action.id}/reschedule`, { due_at: iso, reason: reason.value.trim() });
+      } catch (error) {
+        confirmButton.disabled = false;
+        message.textContent = plainError(error);
+        return;
+      }
+      toast(t('action_rescheduled'));
+      closePanel();
+      onChanged();
+    } }, t('confirm_reschedule'));
+    panel.replaceChildren(h('div', { class: 'card', role: 'group', 'aria-label': t('action_reschedule_for', { what }) },
+      h('label', { for: due.id }, t('new_due')), due,
+      h('label', { for: reason.id }, t('reschedule_reason')), reason,
+      h('div', { class: 'row' }, confirmButton, h('button', { type: 'button', onclick: closePanel }, t('cancel')))));
+    due.focus();
+  };
+
   return h('li', { class: 'card', dataset: { actionId: action.id } },
     h('div', { class: 'row' },
       h('div', { class: 'grow' },
-        h('strong', {}, t(`action_${action.type}`)),
+        h('strong', {}, what),
         h('div', { class: 'muted' }, storeNames[action.store_id] || ''),
-        action.note ? h('div', {}, action.note) : null),
-      h('span', { class: left.overdue ? 'overdue countdown' : 'countdown', dataset: { due: action.due_at } }, left.text)));
+        action.note ? h('div', {}, action.note) : null,
+        action.reschedule_count ? h('div', { class: 'muted' }, t('rescheduled_n', { n: action.reschedule_count })) : null),
+      h('span', { class: left.overdue ? 'overdue countdown' : 'countdown', dataset: { due: action.due_at } }, left.text)),
+    queuedDone ? h('span', { class: 'chip amber' }, t('action_complete_queued'))
+      : h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'action-done', 'aria-label': t('action_done_for', { what }), onclick: openDone }, t('action_done')),
+        h('button', { type: 'button', class: 'action-reschedule', 'aria-label': t('action_reschedule_for', { what }), onclick: openReschedule }, t('action_reschedule'))),
+    message, panel);
 }
 
 function visitRow(visit, { queued = false } = {}) {
@@ -62,6 +169,11 @@ export async function render(main) {
     const serverOpen = (data?.open || []).filter((v) => !localIds.has(v.id));
     const storeNames = {};
     for (const v of [...(data?.recent || []), ...(data?.open || []), ...(data?.rework || [])]) storeNames[v.store.id] = v.store.name;
+    const completions = (await outbox.items()).filter((i) => i.kind === 'complete_action');
+    const queuedDone = new Set(completions.filter((i) => i.state !== 'attention').map((i) => i.action_id));
+    const refused = Object.fromEntries(completions.filter((i) => i.state === 'attention').map((i) => [i.action_id,
+      t(`code_${i.last_error?.problem?.code || i.last_error?.code}`, { fallback: i.last_error?.detail || '' })]));
+    queuedBefore = queuedDone.size;
     const actions = [...(data?.actions || [])].sort((a, b) => a.due_at.localeCompare(b.due_at));
     const openVisits = [...local.filter((d) => d.status === 'open').map((d) => ({ ...(d.server || {}), id: d.id, store: d.store || d.server?.store, status: 'open', checked_in_at: d.checked_in_at })), ...serverOpen];
     clear(sections,
@@ -73,7 +185,7 @@ export async function render(main) {
             h('a', { class: 'button primary wide', href: '/scan', 'data-link': '' }, t('scan_to_check_in')))),
       h('section', { 'aria-labelledby': 'h-actions' },
         h('h2', { id: 'h-actions' }, t('my_next_actions')),
-        actions.length ? h('ul', { class: 'plain', style: 'list-style:none;padding:0;margin:0' }, actions.map((a) => actionRow(a, storeNames)))
+        actions.length ? h('ul', { class: 'plain', style: 'list-style:none;padding:0;margin:0' }, actions.map((a) => actionRow(a, storeNames, { queuedDone: queuedDone.has(a.id), refused: refused[a.id], onChanged: refresh })))
           : h('p', { class: 'muted' }, t('no_actions'))),
       (data?.rework || []).length ? h('section', { 'aria-labelledby': 'h-rework' },
         h('h2', { id: 'h-rework' }, t('rework_requests')),
@@ -85,15 +197,25 @@ export async function render(main) {
         !data ? h('p', { class: 'muted' }, navigator.onLine ? t('loading') : t('offline_no_cache')) : null));
   };
 
+  let queuedBefore = 0; // completions waiting in the outbox at the last drawing
   const cached = await kvGet('today');
-  await draw(cached);
-  if (navigator.onLine) {
-    fetchToday().then(async (fresh) => {
+  const refresh = async () => {
+    if (!navigator.onLine) { if (main.isConnected) await draw(await kvGet('today')); return; }
+    await fetchToday().then(async (fresh) => {
       for (const visit of fresh.rework) await adopt(visit).catch(() => {});
       if (main.isConnected) await draw(fresh);
     }).catch(() => {});
-  }
-  const unsubscribe = outbox.subscribe(() => { kvGet('today').then((d) => main.isConnected && draw(d)); });
+  };
+  await draw(cached);
+  if (navigator.onLine) refresh();
+  const unsubscribe = outbox.subscribe(async () => {
+    // A queued completion was acknowledged: fetch the list again instead of the stale copy.
+    const queued = (await outbox.items()).filter((i) => i.kind === 'complete_action' && i.state !== 'attention').length;
+    if (queued < queuedBefore && navigator.onLine) { queuedBefore = queued; refresh(); return; }
+    // Never redraw under the rep's fingers: a Done/Reschedule panel is open.
+    if (main.querySelector('.action-panel:not(:empty)')) return;
+    kvGet('today').then((d) => main.isConnected && draw(d));
+  });
   const tick = setInterval(() => {
     for (const el of main.querySelectorAll('.countdown')) {
       const left = countdown(el.dataset.due);
