@@ -96,11 +96,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class LocalStorage:
-    """Files under ``root``, one per key, written atomically (temp file, fsync, rename)."""
+class _StartedWith:
+    """``async with storage:`` starts it and closes it afterwards."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -113,6 +116,13 @@ class LocalStorage:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class LocalStorage(_StartedWith):
+    """Files under ``root``, one per key, written atomically (temp file, fsync, rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
 
     async def start(self) -> None:
         await anyio.to_thread.run_sync(self._makedirs, self.root)
@@ -213,7 +223,7 @@ def _is_not_found(exc: ClientError) -> bool:
     return status == 404 or error.get("Code") in {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 
 
-class S3Storage:
+class S3Storage(_StartedWith):
     """Objects in one bucket of an S3-compatible service (AWS, MinIO, Ceph, moto ...).
 
     Call :meth:`start` (or use ``async with``) before anything else: it opens one client for the
@@ -238,18 +248,6 @@ class S3Storage:
         )
         self._stack: AsyncExitStack | None = None
         self._s3: S3Client | None = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def client(self) -> "S3Client":

@@ -449,17 +449,22 @@ async def rotate_qr(session: AsyncSession, principal: Principal, store_id: uuid.
 async def qr_png(
     session: AsyncSession, settings: Settings, org_id: uuid.UUID, store_id: uuid.UUID
 ) -> bytes:
-    store = await get_store(session, org_id, store_id)
-    url = (await to_read(session, settings, store)).qr_url
+    url = await _qr_url(session, settings, org_id, store_id)
     return await asyncio.to_thread(posters.qr_png, url)
 
 
 async def qr_svg(
     session: AsyncSession, settings: Settings, org_id: uuid.UUID, store_id: uuid.UUID
 ) -> bytes:
-    store = await get_store(session, org_id, store_id)
-    url = (await to_read(session, settings, store)).qr_url
+    url = await _qr_url(session, settings, org_id, store_id)
     return await asyncio.to_thread(posters.qr_svg, url)
+
+
+async def _qr_url(
+    session: AsyncSession, settings: Settings, org_id: uuid.UUID, store_id: uuid.UUID
+) -> str:
+    store = await get_store(session, org_id, store_id)
+    return qr.qr_url_for(settings, await org_service.get_org(session, org_id), store)
 
 
 async def poster_pdf(

@@ -339,3 +339,19 @@ def _label(label: Label | None, fallback: str) -> dict[str, str]:
 
 def _kind_order(kind: str) -> tuple[int, str]:
     return (PHOTO_KINDS.index(kind) if kind in PHOTO_KINDS else len(PHOTO_KINDS), kind)
+
+
+# Readers of a stored summary (the card image, the share page) treat its numbers defensively:
+# a summary is JSON from the database, and an old or hand-edited one must still render.
+def number_text(value: object) -> str:
+    """A stored number as whole-unit text, or a dash when it is missing."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{float(value):.0f}"
+    return "—"
+
+
+def as_int(value: object) -> int:
+    """A stored number as an int, or 0 when it is missing."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    return 0

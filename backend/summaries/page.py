@@ -14,6 +14,8 @@ import html
 from collections.abc import Mapping
 from typing import Any, Final
 
+from backend.summaries.card import as_int, number_text
+
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -212,12 +214,16 @@ class _Page:
             (self.t["duration"], self._pick(self.s.get("duration"))),
         ]
         if self.s.get("distance_m") is not None:
-            rows.append((self.t["distance"], self.t["meters"].format(v=_num(self.s["distance_m"]))))
+            rows.append(
+                (self.t["distance"], self.t["meters"].format(v=number_text(self.s["distance_m"])))
+            )
         if self.s.get("accuracy_m") is not None:
-            rows.append((self.t["accuracy"], self.t["meters"].format(v=_num(self.s["accuracy_m"]))))
+            rows.append(
+                (self.t["accuracy"], self.t["meters"].format(v=number_text(self.s["accuracy_m"])))
+            )
         dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v)
         trust = _map(self.s.get("trust"))
-        score = _int(trust.get("score"))
+        score = as_int(trust.get("score"))
         level = "high" if score >= 80 else "medium" if score >= 50 else "low"
         badge = f'<div class="badge {level}"><b>{score}</b><span>{_e(self.t["trust"])}</span></div>'
         return f'<section class="meta"><dl>{dl}</dl>{badge}</section>'
@@ -308,15 +314,3 @@ class _Page:
         return (
             f"<footer><b>Doorstep</b><span>{_e(self.t['footer'].format(t=stamp))}</span></footer>"
         )
-
-
-def _num(value: object) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{float(value):.0f}"
-    return "—"
-
-
-def _int(value: object) -> int:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    return 0

@@ -22,6 +22,8 @@ from typing import Any, Final
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from backend.summaries.card import as_int, number_text
+
 WIDTH: Final = 1080
 MARGIN: Final = 56
 CONTENT: Final = WIDTH - 2 * MARGIN
@@ -353,15 +355,15 @@ class _Card:
         self._gap(4)
         where = []
         if self.s.get("distance_m") is not None:
-            where.append(self.t["distance"].format(d=_num(self.s["distance_m"])))
+            where.append(self.t["distance"].format(d=number_text(self.s["distance_m"])))
         if self.s.get("accuracy_m") is not None:
-            where.append(self.t["accuracy"].format(a=_num(self.s["accuracy_m"])))
+            where.append(self.t["accuracy"].format(a=number_text(self.s["accuracy_m"])))
         if where:
             self._text(MARGIN, " · ".join(where), 26, MUTED, width=left_w)
         self.layout.y = max(self.layout.y, top + badge_h)
 
         trust = self.s.get("trust") or {}
-        score = _int(trust.get("score"))
+        score = as_int(trust.get("score"))
         color = GREEN if score >= 80 else AMBER if score >= 50 else RED
         big, small = self.font(64), self.font(26)
         bx = WIDTH - MARGIN - badge_w
@@ -592,18 +594,6 @@ class _Card:
 
         self.layout.add(op)
         self.layout.y = top + band_h
-
-
-def _num(value: object) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{float(value):.0f}"
-    return "—"
-
-
-def _int(value: object) -> int:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    return 0
 
 
 def _thumbnail(data: bytes | None, width: int, height: int) -> Image.Image:

@@ -76,8 +76,7 @@ async def submit(
     visit.status = VisitStatus.submitted
     visit.submitted_at = now
     visit.submit_count += 1
-    await session.flush()
-    view = await visit_service.get_visit(session, principal, visit.id)
+    # The view loaded for the check above holds this same visit object: no need to reload it.
     visit.summary = card.build_summary(await summary_input(session, settings, view))
     await session.flush()
     await _event(
@@ -102,11 +101,8 @@ def missing_for_submit(view: VisitView) -> list[str]:
 def _apply_short_visit_flag(visit: Visit) -> None:
     assert visit.checked_out_at is not None
     flag = rules.short_visit_flag(visit.checked_in_at, visit.checked_out_at)
-    flags = [f for f in visit.flags if f.get("code") != "short_visit"]
-    if flag is not None:
-        flags.append(flag.as_dict())
-    visit.flags = flags
-    visit.trust_score = rules.score_of(flags)
+    added = [flag.as_dict()] if flag is not None else []
+    visit_service.replace_flags(visit, lambda f: f.get("code") == "short_visit", added)
 
 
 async def _editable_visit(

@@ -19,7 +19,7 @@ from backend.stores import service as store_service
 from backend.users import service as user_service
 from backend.visits import rules
 from backend.visits.exceptions import VisitNotOpen
-from backend.visits.service import EDITABLE, get_visit, lock_visit_for_rep
+from backend.visits.service import EDITABLE, get_visit, lock_visit_for_rep, replace_flags
 
 
 async def put_photo(
@@ -73,7 +73,7 @@ async def put_photo(
         processed=processed,
         flags=flag_dicts,
     )
-    _replace_photo_flags(visit, kind, flag_dicts)
+    replace_flags(visit, lambda flag: flag.get("kind") == kind.value, flag_dicts)
     await session.flush()
     await events.record(
         session,
@@ -89,12 +89,6 @@ async def put_photo(
         },
     )
     return photo, True
-
-
-def _replace_photo_flags(visit: Visit, kind: PhotoKind, flags: list[dict[str, object]]) -> None:
-    kept = [f for f in visit.flags if f.get("kind") != kind.value]
-    visit.flags = kept + flags
-    visit.trust_score = rules.score_of(visit.flags)
 
 
 def _watermark_lines(settings: Settings, visit: Visit, store: Store, rep: User) -> list[str]:

@@ -3,9 +3,10 @@
 import hashlib
 import json
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, or_, select, true
@@ -480,3 +481,11 @@ async def lock_visit_for_rep(
     if visit.rep_id != principal.user_id:
         raise Forbidden("Only the rep on the visit can change it.")
     return visit
+
+
+def replace_flags(
+    visit: Visit, replaced: Callable[[dict[str, Any]], bool], added: list[dict[str, Any]]
+) -> None:
+    """Swap the flags one rule owns (a photo's, the submit's) and rescore the visit."""
+    visit.flags = [f for f in visit.flags if not replaced(f)] + added
+    visit.trust_score = rules.score_of(visit.flags)
