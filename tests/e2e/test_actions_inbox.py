@@ -38,7 +38,15 @@ async def test_rep_completes_one_action_and_reschedules_another(
     await page.wait_for_selector(f"li[data-action-id='{done}'] button.action-done")
     await page.wait_for_selector(f"li[data-action-id='{moved}'] button.action-reschedule")
     # Touch targets of at least 44 px, and names that say which action they act on.
-    box = await page.locator(f"li[data-action-id='{done}'] button.action-done").bounding_box()
+    # Today may redraw once its data arrives from the server: measure the button it settles on.
+    button = page.locator(f"li[data-action-id='{done}'] button.action-done")
+    box = None
+    for _ in range(50):
+        await button.wait_for(state="visible")
+        box = await button.bounding_box()
+        if box is not None:
+            break
+        await page.wait_for_timeout(100)
     assert box is not None and box["height"] >= 44 and box["width"] >= 44
     label = await page.get_attribute(
         f"li[data-action-id='{done}'] button.action-done", "aria-label"
