@@ -3,7 +3,10 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeAlias
 
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from fastapi import Request
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -44,6 +47,13 @@ def open_database(settings: Settings) -> Database:
     return Database(embedded.start(), embedded)
 
 
+# What the hot paths' SQL runs on: a connection from the SQL pool, or the one under a session.
+SqlConnection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
+# Every connection works in UTC; the name tells them apart in pg_stat_activity.
+SERVER_SETTINGS = {"timezone": "UTC", "application_name": "doorstep"}
+
+
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
@@ -53,7 +63,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         # server restart fails one request and the pool then replaces it; recycling bounds age.
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "doorstep"}},
+        connect_args={"server_settings": SERVER_SETTINGS},
     )
 
 
@@ -76,7 +86,8 @@ async def session_scope(
             await session.rollback()
             raise
         else:
-            await session.commit()
+            if session.in_transaction():  # a request that never used its session costs nothing
+                await session.commit()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -84,3 +95,42 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with session_scope(sessionmaker) as session:
         yield session
+
+
+def create_sql_pool(engine: AsyncEngine, settings: Settings) -> asyncpg.Pool:
+    """A plain asyncpg pool to the engine's database, for the hot paths written as SQL.
+
+    The ORM session costs about half a millisecond of CPU per request before its first
+    statement; a check-in's whole budget is not much more (docs/architecture.md). Await the
+    pool to open it; it holds up to ``database_pool_size`` connections besides the engine's.
+    """
+    _, options = engine.dialect.create_connect_args(engine.url)
+    return asyncpg.create_pool(
+        **options,
+        min_size=1,
+        max_size=settings.database_pool_size,
+        server_settings=SERVER_SETTINGS | {"application_name": "doorstep-sql"},
+        reset=_release,
+    )
+
+
+async def _release(connection: asyncpg.Connection) -> None:
+    # asyncpg's default reset is a round trip on every release (unlock advisory locks, close
+    # cursors, unlisten, reset settings); the hot paths leave none of those behind, at most an
+    # unfinished transaction after an error.
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under ``session``, for a hot path written as plain SQL.
+
+    Its statements join the session's database transaction if one has begun (the ORM begins it
+    with its first statement); otherwise each statement commits on its own, so such a path keeps
+    every write to one statement.
+    """
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if not isinstance(driver, asyncpg.Connection):
+        raise TypeError(f"expected an asyncpg connection, got {type(driver).__name__}")
+    return driver

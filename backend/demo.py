@@ -87,6 +87,7 @@ from backend.teams import service as team_service
 from backend.teams.schemas import TeamCreate
 from backend.users import service as user_service
 from backend.users.schemas import UserCreate
+from backend.visits import check_in as visit_check_in
 from backend.visits import completion, rules
 from backend.visits import service as visit_service
 from backend.visits.schemas import CheckInRequest, Position
@@ -865,7 +866,7 @@ class _HistoryWriter:
             server_received_at=server_received_at,
             clock_offset_s=timing.clock_offset.total_seconds(),
             queued_offline=plan.offline,
-            check_in_fingerprint=visit_service.fingerprint(request),
+            check_in_fingerprint=visit_check_in.fingerprint(request),
             customer_type=store.customer_type,
             form_version=form.version,
             trust_score=rules.trust_score(flags),

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from backend.actions.endpoints import router as actions_router
 from backend.auth.endpoints import router as auth_router
 from backend.config import Settings, get_settings
-from backend.db import create_engine, create_sessionmaker, open_database
+from backend.db import create_engine, create_sessionmaker, create_sql_pool, open_database
 from backend.errors import install_error_handlers
 from backend.forms.endpoints import router as forms_router
 from backend.kit.idempotency import IdempotencyMiddleware
@@ -56,6 +56,8 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         engine = create_engine(database.url, settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        sql_pool = await create_sql_pool(engine, settings)
+        app.state.sql_pool = sql_pool
         storage = build_storage(settings)
         await storage.start()
         app.state.storage = storage
@@ -73,6 +75,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             await storage.close()
+            await sql_pool.close()
             await engine.dispose()
             database.close()
 

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import (
 
 from backend.auth.principal import Principal
 from backend.config import Settings
-from backend.db import create_engine, create_sessionmaker, session_scope
+from backend.db import create_engine, create_sessionmaker, driver_connection, session_scope
 from backend.models import PhotoHashBand
 from backend.models.user import Role
 from backend.orgs import service as org_service
@@ -52,8 +52,9 @@ from backend.stores import service as store_service
 from backend.stores.schemas import StoreCreate
 from backend.users import service as user_service
 from backend.users.schemas import UserCreate
-from backend.visits import service as visit_service
+from backend.visits import check_in as visit_check_in
 from backend.visits.schemas import CheckInRequest, Position
+from backend.visits.service import VisitView
 
 GOAL_MS = 10.0
 PASSWORD = "bench-password-123"
@@ -87,8 +88,8 @@ async def _base(settings: Settings, sessionmaker: async_sessionmaker[AsyncSessio
             actor_id=admin.id,
         )
         now = datetime.now(UTC)
-        view, _ = await visit_service.check_in(
-            session,
+        view = await visit_check_in.check_in(
+            await driver_connection(session),
             settings,
             Principal(rep.id, org.id, Role.rep),
             CheckInRequest(
@@ -98,6 +99,8 @@ async def _base(settings: Settings, sessionmaker: async_sessionmaker[AsyncSessio
                 device_time=now,
             ),
         )
+        if not isinstance(view, VisitView):
+            raise RuntimeError("the seed check-in was taken for a replay")
         return Base(org.id, view.visit.id)
 
 

@@ -40,7 +40,7 @@ from backend.actions.schemas import NextActionInput
 from backend.auth.principal import Principal
 from backend.auth.tokens import issue_access_token
 from backend.config import Settings
-from backend.db import create_engine, create_sessionmaker, session_scope
+from backend.db import create_engine, create_sessionmaker, driver_connection, session_scope
 from backend.demo import PhotoSpec, demo_answers, draw_photo
 from backend.forms import service as form_service
 from backend.kit.fonts import cjk_font_path
@@ -56,10 +56,12 @@ from backend.teams import service as team_service
 from backend.teams.schemas import TeamCreate
 from backend.users import service as user_service
 from backend.users.schemas import UserCreate
+from backend.visits import check_in as visit_check_in
 from backend.visits import completion
 from backend.visits import photos as visit_photos
 from backend.visits import service as visit_service
 from backend.visits.schemas import CheckInRequest, Position
+from backend.visits.service import VisitView
 
 GOAL_MS = 50.0
 PASSWORD = "bench-password-123"
@@ -165,8 +167,8 @@ async def _template_visit(
     rep = Principal(rep_id, org_id, Role.rep)
     org = await org_service.get_org(session, org_id)
     now = datetime.now(UTC)
-    view, _ = await visit_service.check_in(
-        session,
+    view = await visit_check_in.check_in(
+        await driver_connection(session),
         settings,
         rep,
         CheckInRequest(
@@ -176,6 +178,8 @@ async def _template_visit(
             device_time=now,
         ),
     )
+    if not isinstance(view, VisitView):
+        raise RuntimeError("the seed check-in was taken for a replay")
     visit_id = view.visit.id
     storage = build_storage(settings)
     await storage.start()

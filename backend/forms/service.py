@@ -8,16 +8,19 @@ version it began with. The API the visits module uses:
   (pure, from :mod:`backend.forms.answers`) check answers and read them back for summaries.
 """
 
+import json
 import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db import SqlConnection
 from backend.errors import Conflict, NotFound
 from backend.events import service as events
 from backend.forms.answers import answer_rows, pending_items, profile_tags, validate_answers
@@ -275,14 +278,39 @@ _PARSED: OrderedDict[uuid.UUID, FormVersion] = OrderedDict()
 _PARSED_SIZE = 1_024
 
 
+async def form_version_by_id(
+    connection: SqlConnection, org_id: uuid.UUID, form_id: uuid.UUID
+) -> FormVersion:
+    """A form version by its id, for the check-in's SQL path; versions never change, so one
+    parsed before costs no query."""
+    parsed = _PARSED.get(form_id)
+    if parsed is not None:
+        return parsed
+    row = await connection.fetchrow(
+        "SELECT customer_type, version, fields::text AS fields FROM visit_forms"
+        " WHERE org_id = $1 AND id = $2",
+        org_id,
+        form_id,
+    )
+    if row is None:
+        raise NotFound("No such form version.")
+    return _parsed(form_id, row["customer_type"], row["version"], json.loads(row["fields"]))
+
+
 def _form_version(row: VisitForm) -> FormVersion:
-    parsed = _PARSED.get(row.id)
+    return _parsed(row.id, row.customer_type, row.version, row.fields)
+
+
+def _parsed(
+    form_id: uuid.UUID, customer_type: str, version: int, fields: list[dict[str, Any]]
+) -> FormVersion:
+    parsed = _PARSED.get(form_id)
     if parsed is None:
-        definition = FormDefinition.model_validate({"version": row.version, "fields": row.fields})
-        parsed = FormVersion(row.id, row.customer_type, row.version, definition)
-        _PARSED[row.id] = parsed
+        definition = FormDefinition.model_validate({"version": version, "fields": fields})
+        parsed = FormVersion(form_id, customer_type, version, definition)
+        _PARSED[form_id] = parsed
         if len(_PARSED) > _PARSED_SIZE:
             _PARSED.popitem(last=False)
     else:
-        _PARSED.move_to_end(row.id)
+        _PARSED.move_to_end(form_id)
     return parsed

@@ -405,11 +405,10 @@ async def verify_qr(
     garbage, rotated, moved (other store) and other-org codes all raise ``InvalidQr``
     (422 ``invalid_qr``); no input raises anything else.
     """
-    token_text = qr.extract_token(qr_text)
-    token = qr.parse_token(token_text) if token_text else None
+    token = scanned_token(qr_text)
     if token is None:
         raise InvalidQr()
-    # One round trip for the store and its organization's keys: this is the check-in hot path.
+    # One round trip for the store and its organization's keys.
     row = (
         await session.execute(
             select(Store, Organization)
@@ -417,9 +416,25 @@ async def verify_qr(
             .where(Store.org_id == org_id, Store.id == token.store_id)
         )
     ).first()
-    if row is None:
+    return verified_store(settings, token, *(row or (None, None)))
+
+
+def scanned_token(qr_text: str) -> qr.QrToken | None:
+    """The well-formed token in a scanned code (its MAC is not checked yet), else None."""
+    token_text = qr.extract_token(qr_text)
+    return qr.parse_token(token_text) if token_text else None
+
+
+def verified_store(
+    settings: Settings, token: qr.QrToken | None, store: Store | None, org: Organization | None
+) -> Store:
+    """``store`` if ``token`` is its current, genuine code; else ``InvalidQr`` saying why.
+
+    ``store`` and ``org`` are the token's store and its organization as found within the
+    caller's org (None when there is no such store there).
+    """
+    if token is None or store is None or org is None:
         raise InvalidQr()
-    store, org = row
     if token.key_version != org.signing_key_version % 65536:
         raise InvalidQr("This code has been retired; print the store's current poster.")
     if not qr.mac_is_valid(settings.secret, org.id, org.signing_secret, token):

@@ -6,12 +6,14 @@ from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, statu
 from backend.actions.schemas import NextActionInput, NextActionRead
 from backend.actions.service import action_read
 from backend.auth.dependencies import AnyUser, Manager, SettingsDep
-from backend.kit.deps import SessionDep, StorageDep
+from backend.db import session_scope
+from backend.kit.deps import SessionDep, SessionMakerDep, SqlConnectionDep, StorageDep
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.schemas import UtcDatetime
 from backend.models.photo import PhotoKind
 from backend.models.visit import VisitStatus
 from backend.photos.processing import read_limited
+from backend.visits import check_in as check_in_service
 from backend.visits import completion, photos, reviews, service
 from backend.visits.presenters import photo_read, visit_read
 from backend.visits.schemas import (
@@ -37,16 +39,19 @@ router = APIRouter(prefix="/api/v1/visits", tags=["visits"])
     responses={200: {"description": "A replay of a check-in already recorded"}},
 )
 async def check_in(
-    session: SessionDep,
+    connection: SqlConnectionDep,
+    sessions: SessionMakerDep,
     settings: SettingsDep,
     principal: AnyUser,
     body: CheckInRequest,
     response: Response,
 ) -> VisitRead:
-    view, created = await service.check_in(session, settings, principal, body)
-    if not created:
+    outcome = await check_in_service.check_in(connection, settings, principal, body)
+    if isinstance(outcome, check_in_service.Replay):
         response.status_code = status.HTTP_200_OK
-    return visit_read(view)
+        async with session_scope(sessions) as session:
+            return visit_read(await service.get_visit(session, principal, outcome.visit_id))
+    return visit_read(outcome)
 
 
 @router.get("", operation_id="visits_list", response_model=Page[VisitRead])

@@ -1,21 +1,16 @@
-"""Visits: the check-in that locks position and time, reading, listing and abandoning."""
+"""Visits: reading, listing and abandoning them (the check-in itself is in ``check_in``)."""
 
-import hashlib
-import json
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select, true
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.actions import service as action_service
 from backend.auth.principal import Principal
-from backend.config import Settings
 from backend.errors import Forbidden, NotFound
 from backend.events import service as events
 from backend.forms import service as form_service
@@ -31,12 +26,9 @@ from backend.teams import service as team_service
 from backend.users import service as user_service
 from backend.visits import rules
 from backend.visits.exceptions import (
-    OutsideGeofence,
-    VisitAlreadyOpen,
-    VisitIdConflict,
     VisitNotOpen,
 )
-from backend.visits.schemas import CheckInRequest, VisitFilters
+from backend.visits.schemas import VisitFilters
 
 STALE_AFTER = timedelta(hours=4)
 STALE_BATCH = 500
@@ -56,207 +48,6 @@ class VisitView:
     reviews: list[VisitReview] = field(default_factory=list)
     form: FormVersion | None = None
     next_action: NextAction | None = None
-
-
-def fingerprint(data: CheckInRequest) -> bytes:
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).digest()
-
-
-async def check_in(
-    session: AsyncSession, settings: Settings, principal: Principal, data: CheckInRequest
-) -> tuple[VisitView, bool]:
-    """Start a visit at the store whose door code was scanned. Returns (view, created).
-
-    The hot path of the field app, kept to a handful of statements: replay or open-visit
-    check, the code's store and org, the rep's context, the form to pin, the insert, its event.
-    """
-    if principal.role != Role.rep:
-        raise Forbidden("Only reps check in to visits.")
-    digest = fingerprint(data)
-    replay = await _replay_or_refuse(session, principal, data.id, digest)
-    if replay is not None:
-        return replay, False
-
-    server_received_at = utc_now()
-    store = await store_service.verify_qr(session, settings, principal.org_id, data.qr)
-    position = data.position
-    fence = rules.geofence(
-        position.lat,
-        position.lng,
-        position.accuracy_m,
-        store.lat,
-        store.lng,
-        store.geofence_radius_m,
-    )
-    if not fence.inside and not data.queued_offline:
-        raise OutsideGeofence(fence)
-    timing = rules.check_in_time(position.captured_at, data.device_time, server_received_at)
-    context = await _rep_context(session, settings, principal, store.id, timing.checked_in_at)
-    form = await _current_form(session, principal.org_id, store.customer_type)
-    flags = rules.check_in_flags(
-        rules.CheckInFacts(
-            lat=position.lat,
-            lng=position.lng,
-            fence=fence,
-            time=timing,
-            captured_at=position.captured_at,
-            device_time=data.device_time,
-            queued_offline=data.queued_offline,
-            previous=context.previous,
-            same_store_same_day=context.same_store_same_day,
-        )
-    )
-    visit = await session.scalar(
-        insert(Visit)
-        .values(
-            id=data.id,
-            org_id=principal.org_id,
-            store_id=store.id,
-            rep_id=principal.user_id,
-            status=VisitStatus.open,
-            checked_in_at=timing.checked_in_at,
-            check_in_lat=position.lat,
-            check_in_lng=position.lng,
-            check_in_accuracy_m=position.accuracy_m,
-            check_in_distance_m=round(fence.distance_m, 1),
-            captured_at=position.captured_at,
-            device_time=data.device_time,
-            server_received_at=server_received_at,
-            clock_offset_s=timing.clock_offset.total_seconds(),
-            queued_offline=data.queued_offline,
-            check_in_fingerprint=digest,
-            customer_type=store.customer_type,
-            form_version=form.version if form else None,
-            trust_score=rules.trust_score(flags),
-            flags=[flag.as_dict() for flag in flags],
-        )
-        .on_conflict_do_nothing()
-        .returning(Visit)
-    )
-    if visit is None:
-        # Lost a race: the same check-in replayed concurrently, or another visit opened.
-        replay = await _replay_or_refuse(session, principal, data.id, digest)
-        if replay is not None:
-            return replay, False
-        raise VisitAlreadyOpen(await _open_visit_id(session, principal) or data.id)
-    await events.record(
-        session,
-        org_id=principal.org_id,
-        type="visit.checked_in",
-        subject_type="visit",
-        subject_id=visit.id,
-        actor_id=principal.user_id,
-        payload={
-            "store_id": str(store.id),
-            "trust_score": visit.trust_score,
-            "flags": [f.code for f in flags],
-        },
-        flush=False,
-    )
-    # A new visit has no photos, reviews or next action yet: nothing more to load.
-    return VisitView(visit, store, context.rep, form=form), True
-
-
-async def _replay_or_refuse(
-    session: AsyncSession, principal: Principal, visit_id: uuid.UUID, digest: bytes
-) -> VisitView | None:
-    """The stored visit for a replayed check-in; 409 for a reused id or another open visit."""
-    rows = (
-        await session.execute(
-            select(Visit.id, Visit.org_id, Visit.rep_id, Visit.check_in_fingerprint).where(
-                or_(
-                    Visit.id == visit_id,
-                    and_(
-                        Visit.org_id == principal.org_id,
-                        Visit.rep_id == principal.user_id,
-                        Visit.status == VisitStatus.open,
-                    ),
-                )
-            )
-        )
-    ).all()
-    same_id = next((row for row in rows if row.id == visit_id), None)
-    if same_id is not None:
-        mine = same_id.org_id == principal.org_id and same_id.rep_id == principal.user_id
-        if not mine or same_id.check_in_fingerprint != digest:
-            raise VisitIdConflict()
-        return await get_visit(session, principal, visit_id)
-    if rows:
-        raise VisitAlreadyOpen(rows[0].id)
-    return None
-
-
-@dataclass(frozen=True)
-class _RepContext:
-    rep: User
-    previous: rules.PreviousCheckIn | None
-    same_store_same_day: bool
-
-
-async def _rep_context(
-    session: AsyncSession,
-    settings: Settings,
-    principal: Principal,
-    store_id: uuid.UUID,
-    at: datetime,
-) -> _RepContext:
-    """The rep, their previous check-in and whether they were at this store today: one query."""
-    mine = and_(Visit.org_id == principal.org_id, Visit.rep_id == principal.user_id)
-    latest = (
-        select(Visit.check_in_lat, Visit.check_in_lng, Visit.checked_in_at)
-        .where(mine, Visit.checked_in_at <= at)
-        .order_by(Visit.checked_in_at.desc())
-        .limit(1)
-        .lateral("latest")
-    )
-    start, end = _local_day(settings, at)
-    same_day = (
-        select(Visit.id)
-        .where(
-            mine,
-            Visit.store_id == store_id,
-            Visit.checked_in_at >= start,
-            Visit.checked_in_at < end,
-        )
-        .exists()
-    )
-    row = (
-        await session.execute(
-            select(User, latest.c.check_in_lat, latest.c.check_in_lng, latest.c.checked_in_at)
-            .add_columns(same_day)
-            .outerjoin(latest, true())
-            .where(User.org_id == principal.org_id, User.id == principal.user_id)
-        )
-    ).one()
-    rep, lat, lng, previous_at, visited = row
-    previous = rules.PreviousCheckIn(lat, lng, previous_at) if previous_at is not None else None
-    return _RepContext(rep, previous, bool(visited))
-
-
-def _local_day(settings: Settings, at: datetime) -> tuple[datetime, datetime]:
-    local = at.astimezone(ZoneInfo(settings.timezone))
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(days=1)
-
-
-async def _current_form(
-    session: AsyncSession, org_id: uuid.UUID, customer_type: str
-) -> FormVersion | None:
-    try:
-        return await form_service.current_form(session, org_id, customer_type)
-    except NotFound:
-        return None
-
-
-async def _open_visit_id(session: AsyncSession, principal: Principal) -> uuid.UUID | None:
-    return await session.scalar(
-        select(Visit.id).where(
-            Visit.org_id == principal.org_id,
-            Visit.rep_id == principal.user_id,
-            Visit.status == VisitStatus.open,
-        )
-    )
 
 
 def visible_visits(principal: Principal) -> Select[Visit]:

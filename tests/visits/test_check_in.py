@@ -180,6 +180,45 @@ async def test_replay_storm_makes_one_visit(
     assert await visit_count(sessionmaker) == 1
 
 
+async def test_concurrent_check_ins_by_one_rep_open_one_visit(
+    field: Field, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Twenty different check-ins at once: the unique index settles the race, not the read."""
+    stores = [await field.store() for _ in range(4)]
+    bodies = [field.check_in_body(stores[i % 4]) for i in range(20)]
+    responses = await asyncio.gather(*(field.check_in(body) for body in bodies))
+    created = [r for r in responses if r.status_code == 201]
+    assert len(created) == 1
+    winner = created[0].json()["id"]
+    refused = [r for r in responses if r.status_code != 201]
+    assert {r.status_code for r in refused} == {409}
+    assert {r.json()["code"] for r in refused} == {"visit_already_open"}
+    assert {r.json()["visit_id"] for r in refused} == {winner}
+    assert await visit_count(sessionmaker) == 1
+    async with session_scope(sessionmaker) as session:
+        events = await session.scalar(
+            select(func.count()).select_from(Event).where(Event.type == "visit.checked_in")
+        )
+    assert events == 1
+
+
+async def test_the_check_in_answer_is_the_stored_visit(field: Field) -> None:
+    """The check-in answers from what it wrote; reading the visit back must agree."""
+    store = await field.store()
+    body = field.check_in_body(store, lat=north(30), accuracy_m=150, queued_offline=True)
+    created = await field.check_in(body)
+    assert created.status_code == 201
+    stored = await field.client.get(
+        f"/api/v1/visits/{created.json()['id']}", headers=field.org.rep.headers
+    )
+    assert stored.status_code == 200
+    mine, theirs = created.json(), stored.json()
+    assert mine.pop("server_time") and theirs.pop("server_time")
+    assert mine == theirs
+    assert mine["form"]["fields"], "the pinned form is part of the answer"
+    assert {"low_accuracy", "queued_offline"} <= flag_codes(mine)
+
+
 async def test_the_database_refuses_changes_to_the_check_in(
     field: Field, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -246,6 +285,12 @@ async def test_check_in_writes_an_event(
             await session.scalars(select(Event.type).where(Event.subject_id == uuid.UUID(visit_id)))
         ).all()
     assert types == ["visit.checked_in"]
+    async with session_scope(sessionmaker) as session:
+        event = await session.scalar(select(Event).where(Event.subject_id == uuid.UUID(visit_id)))
+    assert event is not None
+    assert event.subject_type == "visit"
+    assert event.actor_id == field.org.rep.id
+    assert event.payload == {"store_id": store["id"], "trust_score": 100, "flags": []}
 
 
 async def test_only_reps_check_in(field: Field) -> None:
