@@ -7,6 +7,10 @@ a scratch table of the same PostgreSQL. Both are loaded the same way: 32 keep-al
 each sending its next request as soon as the previous answer is read. Goal: check-in requests/s
 >= 0.6 x the bare endpoint's; the p99 at 32 concurrent connections is reported.
 
+A third server runs the same app with one extra endpoint, ``POST /bench/floor``: the same
+middleware, bearer token and request body as a check-in, then one ``SELECT 1`` on the SQL pool.
+It does less than any check-in could, so its ratio is the ceiling for this stack.
+
 Every timed check-in is a real, first-time check-in that must succeed (201): a rep may have only
 one open visit, so each check-in is made by its own rep (3,200 reps are seeded in SQL, sharing
 one argon2 hash made by the users service). No abandon requests or SQL clean-up run during the
@@ -137,6 +141,29 @@ def create_baseline_app() -> FastAPI:
     return app
 
 
+def create_floor_app() -> FastAPI:
+    """The real app plus one endpoint that does what every check-in must and nothing more:
+    the same middleware, bearer-token dependency, request body and one statement on the SQL
+    pool. It is the ceiling for any check-in written on this stack, measured alongside."""
+    from backend.auth.dependencies import AnyUser
+    from backend.kit.deps import SqlConnectionDep
+    from backend.main import create_app
+    from backend.visits.schemas import CheckInRequest
+
+    app = create_app()
+
+    @app.post("/bench/floor", status_code=201)
+    async def floor(
+        connection: SqlConnectionDep, principal: AnyUser, body: CheckInRequest
+    ) -> dict[str, str]:
+        await connection.fetchval("SELECT 1")
+        return {"id": str(body.id), "rep_id": str(principal.user_id)}
+
+    # Ahead of the PWA's catch-all, which answers whatever no earlier route did.
+    app.router.routes.insert(0, app.router.routes.pop())
+    return app
+
+
 # --- seeding ------------------------------------------------------------------------------------
 
 
@@ -245,6 +272,12 @@ def _check_ins(seeded: Seeded, tokens: list[str], start: int, count: int) -> lis
         body = _body(seeded.stores[i % len(seeded.stores)])
         out.append(_harness.http_request("POST", "/api/v1/visits", body, headers))
     return out
+
+
+def _floor_requests(seeded: Seeded, tokens: list[str], count: int) -> list[bytes]:
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {tokens[0]}"}
+    body = _body(seeded.stores[0])
+    return [_harness.http_request("POST", "/bench/floor", body, headers) for _ in range(count)]
 
 
 def _baseline_requests(seeded: Seeded, count: int) -> list[bytes]:
@@ -358,6 +391,12 @@ def main() -> int:
         with (
             _harness.uvicorn_server("backend.main:create_app", app_env, app_log) as app_server,
             _harness.uvicorn_server(
+                "bench_check_in:create_floor_app",
+                app_env,
+                tmp / "floor.log",
+                app_dir=_harness.BENCH_DIR,
+            ) as floor_server,
+            _harness.uvicorn_server(
                 "bench_check_in:create_baseline_app",
                 baseline_env,
                 baseline_log,
@@ -377,10 +416,14 @@ def main() -> int:
             warm_base, _ = _load(
                 baseline_server, _baseline_requests(seeded, WARMUP), args.concurrency
             )
+            warm_floor, _ = _load(
+                floor_server, _floor_requests(seeded, tokens, WARMUP), args.concurrency
+            )
             _report_failures("warm-up check-in", warm_app)
             _report_failures("warm-up bare INSERT", warm_base)
+            _report_failures("warm-up floor", warm_floor)
 
-            app_totals, base_totals = Totals(), Totals()
+            app_totals, base_totals, floor_totals = Totals(), Totals(), Totals()
             for r in range(args.rounds):
                 base, base_cpu = _load(
                     baseline_server, _baseline_requests(seeded, per_round), args.concurrency
@@ -389,14 +432,20 @@ def main() -> int:
                 app, app_cpu = _load(
                     app_server, _check_ins(seeded, tokens, first, per_round), args.concurrency
                 )
+                floor, floor_cpu = _load(
+                    floor_server, _floor_requests(seeded, tokens, per_round), args.concurrency
+                )
                 _report_failures(f"round {r + 1} bare INSERT", base)
                 _report_failures(f"round {r + 1} check-in", app)
+                _report_failures(f"round {r + 1} floor", floor)
                 print(
                     f"round {r + 1}: bare INSERT {base.rps:.0f} req/s, "
-                    f"check-in {app.rps:.0f} req/s, ratio {app.rps / base.rps:.2f}"
+                    f"check-in {app.rps:.0f} req/s, ratio {app.rps / base.rps:.2f}; "
+                    f"floor {floor.rps:.0f} req/s, ratio {floor.rps / base.rps:.2f}"
                 )
                 base_totals.add(base, base_cpu)
                 app_totals.add(app, app_cpu)
+                floor_totals.add(floor, floor_cpu)
 
         stored = _harness.run_async(_count_rows(url))
 
@@ -407,12 +456,17 @@ def main() -> int:
     )
     _describe("bare FastAPI + asyncpg INSERT", base_totals)
     _describe("POST /api/v1/visits (check-in)", app_totals)
+    _describe("floor: token + body + SELECT 1", floor_totals)
     print(f"  visits stored: {stored[0]:,}, bare rows stored: {stored[1]:,}")
     ratio = app_totals.rps / base_totals.rps
     verdict = "OK" if ratio >= GOAL_RATIO else "UNDER GOAL"
     print(f"  check-in / bare ratio: {ratio:.2f} (goal >= {GOAL_RATIO}): {verdict}")
+    print(
+        f"  floor / bare ratio: {floor_totals.rps / base_totals.rps:.2f} "
+        "(the most any check-in on this app's stack could reach)"
+    )
     expected = WARMUP + per_round * args.rounds
-    if app_totals.non_2xx or stored[0] != expected:
+    if app_totals.non_2xx or floor_totals.non_2xx or stored[0] != expected:
         print(f"FAILED: {app_totals.non_2xx} non-2xx check-ins, {stored[0]} of {expected} stored")
         return 1
     return 0
