@@ -29,6 +29,7 @@ from backend.models import Organization, Store, User
 from backend.models.user import Role
 from backend.models.visit import Visit, VisitStatus
 from backend.stores import service as store_service
+from backend.stores.qr import QrToken
 from backend.visits import rules
 from backend.visits.exceptions import OutsideGeofence, VisitAlreadyOpen, VisitIdConflict
 from backend.visits.schemas import CheckInRequest
@@ -128,12 +129,51 @@ async def check_in(
     digest = fingerprint(data)
     token = store_service.scanned_token(data.qr)
     server_received_at = utc_now()
-    position = data.position
-    timing = rules.check_in_time(position.captured_at, data.device_time, server_received_at)
+    timing = rules.check_in_time(data.position.captured_at, data.device_time, server_received_at)
+    row = await _context(connection, settings, principal, data.id, digest, token, timing)
+    replay = _replay_or_refuse(data.id, row)
+    if replay is not None:
+        return replay
+
+    store = store_service.verified_store(settings, token, *_store_and_org(principal, row))
+    fence = _fence_or_refuse(store, data)
+    flags = _flags(data, fence, timing, row)
+    form = await _form(connection, principal.org_id, row["form_id"])
+    visit = _new_visit(principal, store, data, digest, server_received_at, timing, fence, form)
+    visit.trust_score, visit.flags = rules.trust_score(flags), [f.as_dict() for f in flags]
+    if not await _insert(connection, visit, [flag.code for flag in flags]):
+        # Lost a race: the same check-in replayed concurrently, or another visit opened.
+        raced = await connection.fetchrow(
+            REPLAY_SQL, data.id, principal.org_id, principal.user_id, digest
+        )
+        replay = _replay_or_refuse(data.id, raced)
+        if replay is not None:
+            return replay
+        raise VisitAlreadyOpen(data.id)  # the other open visit was closed meanwhile
+    rep = User(
+        id=principal.user_id,
+        org_id=principal.org_id,
+        username=row["username"],
+        display_name=row["display_name"],
+    )
+    # A new visit has no photos, reviews or next action yet: nothing more to load.
+    return VisitView(visit, store, rep, form=form)
+
+
+async def _context(
+    connection: SqlConnection,
+    settings: Settings,
+    principal: Principal,
+    visit_id: uuid.UUID,
+    digest: bytes,
+    token: QrToken | None,
+    timing: rules.CheckInTime,
+) -> asyncpg.Record:
+    """One row of everything the check-in's rules need (``CONTEXT_SQL``)."""
     day_start, day_end = _local_day(settings, timing.checked_in_at)
     row = await connection.fetchrow(
         CONTEXT_SQL,
-        data.id,
+        visit_id,
         principal.org_id,
         principal.user_id,
         digest,
@@ -144,11 +184,13 @@ async def check_in(
     )
     if row is None:
         raise Unauthorized("The access token's user no longer exists.")
-    replay = _replay_or_refuse(data.id, row)
-    if replay is not None:
-        return replay
+    return row
 
-    store = store_service.verified_store(settings, token, *_store_and_org(principal, row))
+
+def _fence_or_refuse(store: Store, data: CheckInRequest) -> rules.Geofence:
+    """Where the rep stands against the store's fence; outside is refused unless queued offline
+    (a phone that queued it cannot be asked to walk back, so the visit is flagged instead)."""
+    position = data.position
     fence = rules.geofence(
         position.lat,
         position.lng,
@@ -159,26 +201,44 @@ async def check_in(
     )
     if not fence.inside and not data.queued_offline:
         raise OutsideGeofence(fence)
+    return fence
+
+
+def _flags(
+    data: CheckInRequest, fence: rules.Geofence, timing: rules.CheckInTime, row: asyncpg.Record
+) -> list[rules.Flag]:
     previous = (
         rules.PreviousCheckIn(row["previous_lat"], row["previous_lng"], row["previous_at"])
         if row["previous_at"] is not None
         else None
     )
-    flags = rules.check_in_flags(
+    return rules.check_in_flags(
         rules.CheckInFacts(
-            lat=position.lat,
-            lng=position.lng,
+            lat=data.position.lat,
+            lng=data.position.lng,
             fence=fence,
             time=timing,
-            captured_at=position.captured_at,
+            captured_at=data.position.captured_at,
             device_time=data.device_time,
             queued_offline=data.queued_offline,
             previous=previous,
             same_store_same_day=row["same_store_same_day"],
         )
     )
-    form = await _form(connection, principal.org_id, row["form_id"])
-    visit = Visit(
+
+
+def _new_visit(
+    principal: Principal,
+    store: Store,
+    data: CheckInRequest,
+    digest: bytes,
+    server_received_at: datetime,
+    timing: rules.CheckInTime,
+    fence: rules.Geofence,
+    form: FormVersion | None,
+) -> Visit:
+    position = data.position
+    return Visit(
         id=data.id,
         org_id=principal.org_id,
         store_id=store.id,
@@ -198,26 +258,7 @@ async def check_in(
         customer_type=store.customer_type,
         form_version=form.version if form else None,
         submit_count=0,
-        trust_score=rules.trust_score(flags),
-        flags=[flag.as_dict() for flag in flags],
     )
-    if not await _insert(connection, visit, [flag.code for flag in flags]):
-        # Lost a race: the same check-in replayed concurrently, or another visit opened.
-        raced = await connection.fetchrow(
-            REPLAY_SQL, data.id, principal.org_id, principal.user_id, digest
-        )
-        replay = _replay_or_refuse(data.id, raced)
-        if replay is not None:
-            return replay
-        raise VisitAlreadyOpen(data.id)  # the other open visit was closed meanwhile
-    rep = User(
-        id=principal.user_id,
-        org_id=principal.org_id,
-        username=row["username"],
-        display_name=row["display_name"],
-    )
-    # A new visit has no photos, reviews or next action yet: nothing more to load.
-    return VisitView(visit, store, rep, form=form)
 
 
 def _replay_or_refuse(visit_id: uuid.UUID, row: asyncpg.Record | None) -> Replay | None:
