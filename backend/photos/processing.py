@@ -1,7 +1,8 @@
 """Accepting a photo upload: sniff, validate, re-encode with a watermark, hash.
 
 Pure: bytes in, bytes out (the only file read is the watermark font). CPU-bound, so an endpoint
-runs :func:`process_photo` in a worker thread (``anyio.to_thread.run_sync``).
+runs :func:`process_photo` in a worker thread (``anyio.to_thread.run_sync``); it hands the steps
+that do not depend on each other to a small pool of helper threads, so one upload uses two cores.
 
 What an upload must be (DESIGN §6 "Photos"):
 
@@ -29,16 +30,19 @@ fits a PostgreSQL ``BIGINT``; near-duplicates are found with :func:`hash_bands` 
 :func:`probe_keys` and confirmed with :func:`hamming`.
 """
 
+import functools
 import hashlib
 import io
 import math
+import os
 import threading
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import numpy as np
 import pillow_heif
@@ -83,6 +87,7 @@ _TRANSPOSE: Final = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+_SWAPS_AXES: Final = frozenset({5, 6, 7, 8})
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,14 +326,34 @@ def _gps(gps: dict[int, Any]) -> tuple[float | None, float | None]:
 # --- pixels ---------------------------------------------------------------------------------------
 
 
+def _draft(image: Image.Image, fmt: str, max_long_edge: int) -> None:
+    """Let libjpeg decode a large JPEG at 1/2, 1/4 or 1/8 scale when that is enough (the
+    image's ``size`` then is the reduced one, before any pixel is decoded)."""
+    if fmt != "JPEG":
+        return
+    scale = max_long_edge / max(image.size)
+    if scale < 1:
+        wanted = (math.ceil(image.width * scale), math.ceil(image.height * scale))
+        try:
+            image.draft("RGB", wanted)
+        except Exception as exc:  # hostile header
+            raise InvalidPhoto("The JPEG image could not be decoded.") from exc
+
+
+def _fit(size: tuple[int, int], max_long_edge: int) -> tuple[int, int]:
+    """``size`` scaled down so that its long edge is at most ``max_long_edge``."""
+    width, height = size
+    long_edge = max(width, height)
+    if long_edge <= max_long_edge:
+        return size
+    scale = max_long_edge / long_edge
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def _decode(image: Image.Image, fmt: str, max_long_edge: int) -> Image.Image:
-    """Decode to an RGB image whose long edge is at most ``max_long_edge`` (not yet oriented)."""
+    """Decode to an RGB image whose long edge is at most ``max_long_edge`` (not yet oriented);
+    a JPEG must have been through :func:`_draft`."""
     try:
-        if fmt == "JPEG":
-            scale = max_long_edge / max(image.size)
-            if scale < 1:  # let libjpeg decode at 1/2, 1/4 or 1/8 scale when that's enough
-                wanted = (math.ceil(image.width * scale), math.ceil(image.height * scale))
-                image.draft("RGB", wanted)
         image.load()
         rgb = _to_rgb(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -339,10 +364,8 @@ def _decode(image: Image.Image, fmt: str, max_long_edge: int) -> Image.Image:
         raise InvalidPhoto(_too_many_pixels_detail()) from exc
     except Exception as exc:  # truncated, corrupt, unsupported variant
         raise InvalidPhoto(f"The {FORMATS[fmt].upper()} image could not be decoded.") from exc
-    long_edge = max(rgb.size)
-    if long_edge > max_long_edge:
-        scale = max_long_edge / long_edge
-        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+    size = _fit(rgb.size, max_long_edge)
+    if size != rgb.size:
         rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     return rgb
 
@@ -398,16 +421,41 @@ def _pad(width: int, height: int) -> int:
     return max(4, round(_font_size(width, height) * 0.5))
 
 
-def draw_watermark(image: Image.Image, lines: Sequence[str], font_path: Path) -> Image.Image:
-    """Burn ``lines`` into a darkened band at the bottom of an RGB image (in place; returned).
+@dataclass(frozen=True, slots=True)
+class _Watermark:
+    """The band at the bottom of an image of a given size, and its lines of text rasterised:
+    for each, where it goes in the band and its coverage (an ``L`` mask)."""
 
-    The font size follows the short edge (about 3.2 %, so portrait and landscape photos get the
-    same text) and shrinks when the longest line would not fit the width. Glyphs come from
-    ``font_path`` (face 0 of a .ttc), which must cover CJK.
+    box: tuple[int, int, int, int]
+    lines: tuple[tuple[tuple[int, int], Image.Image], ...]
+
+
+_WHITE: Final = (255, 255, 255)
+
+
+def _render_watermark(
+    width: int, height: int, lines: Sequence[str], font_path: Path
+) -> _Watermark | None:
+    """Lay out and rasterise the text of the band for a ``width`` x ``height`` image.
+
+    Needs no pixel of the photo, so it can run while the photo is being decoded. Each line is
+    drawn on its own mask and the masks are applied in turn, which gives the very pixels that
+    drawing the lines straight onto the band would (even where lines overlap).
+
+    Cached (the masks are only ever read): the photos of one visit carry the same lines and,
+    from one phone, have the same size, so FreeType (which holds the GIL) rasterises the text
+    once per visit rather than once per photo. An entry is the glyphs' bounding boxes, a few
+    tens of KB.
     """
+    return _rendered_watermark(width, height, tuple(lines), font_path)
+
+
+@functools.lru_cache(maxsize=64)
+def _rendered_watermark(
+    width: int, height: int, lines: tuple[str, ...], font_path: Path
+) -> _Watermark | None:
     if not lines:
-        return image
-    width, height = image.size
+        return None
     band_h = watermark_band_height(width, height, len(lines))
     size, pad = _font_size(width, height), _pad(width, height)
     font = _font(font_path, size)
@@ -415,13 +463,35 @@ def draw_watermark(image: Image.Image, lines: Sequence[str], font_path: Path) ->
     if longest > width - 2 * pad and longest > 0:
         size = max(6, math.floor(size * (width - 2 * pad) / longest))
         font = _font(font_path, size)
-    box = (0, height - band_h, width, height)
-    band = image.crop(box).point(_DARKEN)
-    draw = ImageDraw.Draw(band)
     line_h = (band_h - 2 * pad) // len(lines)
+    masks: list[tuple[tuple[int, int], Image.Image]] = []
     for i, line in enumerate(lines):
-        draw.text((pad, pad + i * line_h), line, font=font, fill=(255, 255, 255))
-    image.paste(band, box)
+        mask = Image.new("L", (width, band_h), 0)
+        ImageDraw.Draw(mask).text((pad, pad + i * line_h), line, font=font, fill=255)
+        bbox = mask.getbbox()
+        if bbox is not None:  # nothing drawn (an empty line): nothing to apply
+            masks.append((bbox[:2], mask.crop(bbox)))
+    return _Watermark((0, height - band_h, width, height), tuple(masks))
+
+
+def _watermarked_band(image: Image.Image, mark: _Watermark) -> Image.Image:
+    """The band of ``image`` darkened, with the text in white (``image`` is only read)."""
+    band = image.crop(mark.box).point(_DARKEN)
+    for (x, y), mask in mark.lines:
+        band.paste(_WHITE, (x, y, x + mask.width, y + mask.height), mask)
+    return band
+
+
+def draw_watermark(image: Image.Image, lines: Sequence[str], font_path: Path) -> Image.Image:
+    """Burn ``lines`` into a darkened band at the bottom of an RGB image (in place; returned).
+
+    The font size follows the short edge (about 3.2 %, so portrait and landscape photos get the
+    same text) and shrinks when the longest line would not fit the width. Glyphs come from
+    ``font_path`` (face 0 of a .ttc), which must cover CJK.
+    """
+    mark = _render_watermark(image.width, image.height, lines, font_path)
+    if mark is not None:
+        image.paste(_watermarked_band(image, mark), mark.box)
     return image
 
 
@@ -538,10 +608,90 @@ def _shrink(image: Image.Image, edge: int) -> Image.Image:
     return small
 
 
+def _rows_hashed(width: int, height: int, edge: int) -> int:
+    """How many top rows of a ``width`` x ``height`` image :func:`perceptual_hash` of its
+    :func:`_shrink` to ``edge`` reads (with a margin): no pixel below them can change it.
+
+    The reduction by ``factor`` reads ``factor`` rows per row; the bicubic resize after it
+    reads up to its support (2 rows, times the scale) below each row's centre; the hash leaves
+    out the bottom :data:`HASH_IGNORE_BOTTOM` of the result.
+    """
+    factor = max(1, max(width, height) // edge)
+    w, h = -(-width // factor), -(-height // factor)  # Image.reduce rounds up
+    if max(w, h) > edge:
+        out_h = max(1, round(h * edge / max(w, h)))
+        keep = max(1, round(out_h * (1 - HASH_IGNORE_BOTTOM)))
+        ratio = h / out_h
+        rows = min(h, math.ceil((keep - 0.5) * ratio + 2 * max(ratio, 1)) + 2)
+    else:
+        rows = max(1, round(h * (1 - HASH_IGNORE_BOTTOM)))
+    return min(height, rows * factor)
+
+
 def _jpeg(image: Image.Image, quality: int) -> bytes:
+    """Baseline JPEG bytes (no Huffman optimisation, not progressive: both cost a lot of CPU).
+
+    Encoded into an anonymous in-memory file where the OS has them (Linux ``memfd``): Pillow's
+    encoder releases the GIL only while it writes to a file descriptor, not into a ``BytesIO``,
+    so the thumbnail and the event loop keep running during the encode. Same bytes either way.
+    """
+    memfd_create = getattr(os, "memfd_create", None)
+    if memfd_create is not None:
+        try:
+            fd = memfd_create("doorstep-jpeg", os.MFD_CLOEXEC)
+        except OSError:  # not allowed here (seccomp, old kernel): encode into memory instead
+            pass
+        else:
+            with os.fdopen(fd, "w+b", buffering=0) as fh:
+                image.save(fh, "JPEG", quality=quality, optimize=False, progressive=False)
+                fh.seek(0)
+                return fh.read()
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality, optimize=False, progressive=False)
     return out.getvalue()
+
+
+def _thumbnail(
+    image: Image.Image, edge: int, on_phash: Callable[[int], object] | None
+) -> tuple[int, int, bytes, int]:
+    """The thumbnail's size and JPEG, and the perceptual hash of the same reduction, handed to
+    ``on_phash`` (when given) before the thumbnail is encoded."""
+    thumb = _shrink(image, edge)
+    phash = perceptual_hash(thumb)
+    if on_phash is not None:
+        on_phash(phash)
+    return thumb.width, thumb.height, _jpeg(thumb, THUMB_QUALITY), phash
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# Independent steps of one acceptance run side by side on a second core: Pillow releases the GIL
+# while it decodes, resizes and (see _jpeg) encodes. Shared by all uploads; a step that has not
+# started by the time its result is needed runs in the caller's thread instead, so a busy pool
+# never makes an upload wait.
+_helpers = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="photo")
+
+
+_T = TypeVar("_T")
+
+
+class _Aside(Generic[_T]):
+    """``fn(*args)`` started on a helper thread; :meth:`result` waits for it, or runs it here
+    if no helper has picked it up yet."""
+
+    def __init__(self, fn: Callable[..., _T], *args: Any) -> None:
+        self._fn, self._args = fn, args
+        self._future: Future[_T] = _helpers.submit(fn, *args)
+
+    def result(self) -> _T:
+        if self._future.cancel():
+            return self._fn(*self._args)
+        return self._future.result()
+
+    def cancel(self) -> None:
+        self._future.cancel()
 
 
 def process_photo(
@@ -551,37 +701,81 @@ def process_photo(
     font_path: Path,
     max_long_edge: int = MAX_LONG_EDGE,
     thumb_edge: int = THUMB_EDGE,
+    on_phash: Callable[[int], object] | None = None,
 ) -> ProcessedPhoto:
     """Validate and re-encode an upload; raise :class:`InvalidPhoto` or :class:`PhotoTooLarge`.
 
-    CPU-bound (tens of milliseconds): call it in a worker thread from async code.
+    CPU-bound (about ten milliseconds of wall time for a phone photo, using two cores): call it
+    in a worker thread from async code. ``on_phash`` is called (on this or a helper thread)
+    with the perceptual hash as soon as it is known, before the stored copy is encoded, so a
+    caller can look up duplicates meanwhile.
+
+    Steps on a helper thread (see :class:`_Aside`): the watermark text is laid out and rasterised
+    while the photo decodes (its size is known from the header, and the result is cached); the
+    thumbnail, and the perceptual hash from the same reduction, are made while the stored copy
+    is encoded. The outputs are exactly those of doing it all in turn: the hash reads only rows
+    above the watermark band (see :func:`_rows_hashed`; for a small image whose band reaches
+    higher, it is taken from the unmarked photo first, as the band is darkened aside).
     """
     image, fmt = _open(data)  # over an in-memory buffer: nothing to close
     meta = _read_meta(image)
     original_width, original_height = image.size
-    clean = _decode(image, fmt, max_long_edge)
-    if meta.orientation in _TRANSPOSE:
-        clean = clean.transpose(_TRANSPOSE[meta.orientation])
-    phash = perceptual_hash(_shrink(clean, thumb_edge))
-    stored = draw_watermark(clean, watermark_lines, font_path)  # in place: phash is taken
-    stored_bytes = _jpeg(stored, JPEG_QUALITY)
-    thumb = _shrink(stored, thumb_edge)
-    thumb_bytes = _jpeg(thumb, THUMB_QUALITY)
-    return ProcessedPhoto(
-        data=stored_bytes,
-        thumbnail=thumb_bytes,
-        width=stored.width,
-        height=stored.height,
-        thumb_width=thumb.width,
-        thumb_height=thumb.height,
-        sha256=hashlib.sha256(stored_bytes).hexdigest(),
-        original_sha256=hashlib.sha256(data).hexdigest(),
-        phash=phash,
-        original_format=FORMATS[fmt],
-        original_width=original_width,
-        original_height=original_height,
-        original_size=len(data),
-        captured_at=meta.captured_at,
-        gps_lat=meta.gps_lat,
-        gps_lng=meta.gps_lng,
-    )
+    _draft(image, fmt, max_long_edge)
+    size = _fit(image.size, max_long_edge)
+    if meta.orientation in _SWAPS_AXES:
+        size = size[1], size[0]
+    lines = list(watermark_lines)
+    original_sha256 = _Aside(_sha256_hex, data)
+    mark = _Aside(_render_watermark, *size, lines, font_path)
+    asides: list[_Aside[Any]] = [original_sha256, mark]
+    try:
+        clean = _decode(image, fmt, max_long_edge)
+        if meta.orientation in _TRANSPOSE:
+            clean = clean.transpose(_TRANSPOSE[meta.orientation])
+        watermark = mark.result()
+        if clean.size != size:  # the decoder disagreed with the header: lay out again
+            watermark = _render_watermark(clean.width, clean.height, lines, font_path)
+        stored = clean
+        phash: int | None = None
+        if watermark is None or _rows_hashed(*clean.size, thumb_edge) <= watermark.box[1]:
+            # The hash reads no pixel of the band (the usual case): it is taken from the
+            # thumbnail's reduction of the stored copy, one reduction instead of two.
+            if watermark is not None:
+                stored.paste(_watermarked_band(clean, watermark), watermark.box)
+            thumb = _Aside(_thumbnail, stored, thumb_edge, on_phash)
+            asides.append(thumb)
+        else:  # a small image, whose band reaches into the hashed part
+            band = _Aside(_watermarked_band, clean, watermark)
+            asides.append(band)
+            phash = perceptual_hash(_shrink(clean, thumb_edge))  # before the watermark
+            if on_phash is not None:
+                on_phash(phash)
+            stored.paste(band.result(), watermark.box)  # in place: phash is taken
+            thumb = _Aside(_thumbnail, stored, thumb_edge, None)
+            asides.append(thumb)
+        stored_bytes = _jpeg(stored, JPEG_QUALITY)
+        sha256 = _sha256_hex(stored_bytes)
+        thumb_width, thumb_height, thumb_bytes, thumb_phash = thumb.result()
+        if phash is None:
+            phash = thumb_phash
+        return ProcessedPhoto(
+            data=stored_bytes,
+            thumbnail=thumb_bytes,
+            width=stored.width,
+            height=stored.height,
+            thumb_width=thumb_width,
+            thumb_height=thumb_height,
+            sha256=sha256,
+            original_sha256=original_sha256.result(),
+            phash=phash,
+            original_format=FORMATS[fmt],
+            original_width=original_width,
+            original_height=original_height,
+            original_size=len(data),
+            captured_at=meta.captured_at,
+            gps_lat=meta.gps_lat,
+            gps_lng=meta.gps_lng,
+        )
+    finally:
+        for aside in asides:  # after a failure: drop the steps that have not started
+            aside.cancel()

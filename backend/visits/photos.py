@@ -3,6 +3,7 @@ flag), and serving the files to those allowed to see the visit."""
 
 import uuid
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,25 +46,26 @@ async def put_photo(
         raise VisitNotOpen(visit.status)
     store = await store_service.get_store(session, visit.org_id, visit.store_id)
     rep = await user_service.get_user(session, visit.org_id, visit.rep_id)
-    processed = await photo_service.process(
-        data, _watermark_lines(settings, visit, store, rep), cjk_font_path(settings)
+
+    async def check_duplicates(phash: int) -> list[photo_service.DuplicateMatch]:
+        """Runs while the stored copy is encoded: the lookup and the visit's flags."""
+        duplicates = await photo_service.find_duplicates(
+            session,
+            visit.org_id,
+            phash=phash,
+            original_sha256=digest,
+            exclude_visit_id=visit.id,
+        )
+        replace_flags(visit, lambda flag: flag.get("kind") == kind.value, _flags(kind, duplicates))
+        await session.flush()
+        return duplicates
+
+    processed, duplicates = await photo_service.process_then(
+        data,
+        _watermark_lines(settings, visit, store, rep),
+        cjk_font_path(settings),
+        check_duplicates,
     )
-    duplicates = await photo_service.find_duplicates(
-        session,
-        visit.org_id,
-        phash=processed.phash,
-        original_sha256=digest,
-        exclude_visit_id=visit.id,
-    )
-    flags = (
-        [rules.duplicate_photo_flag(kind.value, duplicates[0].taken_at, duplicates[0].distance)]
-        if duplicates
-        else []
-    )
-    flag_dicts = [
-        {**flag.as_dict(), "kind": kind.value, "other_visit_id": str(duplicates[0].visit_id)}
-        for flag in flags
-    ]
     photo = await photo_service.save(
         session,
         storage,
@@ -71,10 +73,8 @@ async def put_photo(
         visit_id=visit.id,
         kind=kind,
         processed=processed,
-        flags=flag_dicts,
+        flags=_flags(kind, duplicates),
     )
-    replace_flags(visit, lambda flag: flag.get("kind") == kind.value, flag_dicts)
-    await session.flush()
     await events.record(
         session,
         org_id=visit.org_id,
@@ -87,8 +87,18 @@ async def put_photo(
             "sha256": processed.sha256,
             "duplicate_of": [str(d.photo_id) for d in duplicates[:5]],
         },
+        flush=False,  # written with the commit
     )
     return photo, True
+
+
+def _flags(kind: PhotoKind, duplicates: list[photo_service.DuplicateMatch]) -> list[dict[str, Any]]:
+    """The photo's trust flag (and the visit's copy of it): a duplicate of another visit's."""
+    if not duplicates:
+        return []
+    first = duplicates[0]
+    flag = rules.duplicate_photo_flag(kind.value, first.taken_at, first.distance)
+    return [{**flag.as_dict(), "kind": kind.value, "other_visit_id": str(first.visit_id)}]
 
 
 def _watermark_lines(settings: Settings, visit: Visit, store: Store, rep: User) -> list[str]:

@@ -2,6 +2,8 @@
 
 import hashlib
 import io
+import math
+import os
 import random
 import time
 import zipfile
@@ -547,6 +549,50 @@ def test_long_lines_shrink_to_fit(font_path: Path) -> None:
     assert np.asarray(right_edge).max() < 200
 
 
+def _drawn_on_the_band(base: Image.Image, lines: list[str], font_path: Path) -> Image.Image:
+    """The watermark drawn the plain way: darken the band, draw each line straight onto it."""
+    from PIL import ImageDraw
+
+    from backend.photos.processing import _DARKEN, _font, _font_size, _pad
+
+    image = base.copy()
+    width, height = image.size
+    band_h = watermark_band_height(width, height, len(lines))
+    size, pad = _font_size(width, height), _pad(width, height)
+    font = _font(font_path, size)
+    longest = max(font.getlength(line) for line in lines)
+    if longest > width - 2 * pad and longest > 0:
+        size = max(6, math.floor(size * (width - 2 * pad) / longest))
+        font = _font(font_path, size)
+    box = (0, height - band_h, width, height)
+    band = image.crop(box).point(_DARKEN)
+    draw = ImageDraw.Draw(band)
+    line_h = (band_h - 2 * pad) // len(lines)
+    for i, line in enumerate(lines):
+        draw.text((pad, pad + i * line_h), line, font=font, fill=(255, 255, 255))
+    image.paste(band, box)
+    return image
+
+
+@pytest.mark.parametrize(
+    ("size", "lines"),
+    [
+        ((1600, 1200), LINES),
+        ((1200, 1600), LINES),
+        ((400, 300), ["益丰大药房" * 20]),
+        ((2048, 27), LINES),  # a band too short for its lines: they overlap
+        ((300, 200), ["第一行", "", "第三行 · 3"]),
+    ],
+)
+def test_watermark_pixels_match_drawing_the_lines_on_the_band(
+    size: tuple[int, int], lines: list[str], font_path: Path
+) -> None:
+    base = synthetic_photo(15, (max(size[0], 60), max(size[1], 60))).resize(size)
+    for _ in range(2):  # rendered, then from the cache
+        marked = draw_watermark(base.copy(), lines, font_path)
+        assert marked.tobytes() == _drawn_on_the_band(base, lines, font_path).tobytes()
+
+
 def _mean(image: Image.Image) -> float:
     return float(np.asarray(image.convert("L"), dtype=np.float64).mean())
 
@@ -594,6 +640,44 @@ def test_phash_separates_different_photos(font_path: Path) -> None:
 def test_phash_of_an_image_object_matches_process(photo_jpeg: bytes, font_path: Path) -> None:
     direct = perceptual_hash(decode(photo_jpeg))
     assert hamming(direct, process(photo_jpeg, font_path).phash) <= 2
+
+
+@pytest.mark.parametrize(
+    ("size", "orientation"),
+    [
+        ((1600, 1200), 1),
+        ((1200, 1600), 1),
+        ((4032, 3024), 6),
+        ((3000, 4000), 8),
+        ((2049, 100), 1),
+        ((330, 330), 3),
+        ((400, 300), 1),
+        ((100, 80), 1),  # small: the band reaches into the hashed part
+        ((64, 300), 6),
+    ],
+)
+def test_the_watermark_never_changes_the_phash(
+    size: tuple[int, int], orientation: int, font_path: Path
+) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(synthetic_photo(3, size), "JPEG", quality=90, exif=exif)
+    published: list[int] = []
+    marked = process_photo(
+        data, watermark_lines=LINES, font_path=font_path, on_phash=published.append
+    )
+    plain = process(data, font_path, lines=[])
+    assert marked.phash == plain.phash
+    assert published == [marked.phash]  # once, and the same hash
+
+
+def test_encoding_without_memfd_gives_the_same_bytes(
+    photo_jpeg: bytes, font_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_memfd = process(photo_jpeg, font_path)
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    without = process(photo_jpeg, font_path)
+    assert (without.data, without.thumbnail) == (with_memfd.data, with_memfd.thumbnail)
 
 
 def test_hamming_and_int64() -> None:

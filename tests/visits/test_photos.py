@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.config import Settings
 from backend.db import session_scope
 from backend.kit.storage import LocalStorage
-from backend.models import Photo
+from backend.models import Photo, PhotoHashBand, PhotoKind
+from backend.photos.processing import hash_bands
+from backend.photos.service import BAND_BITS
 from tests.photos.images import encode, png_bomb, synthetic_photo
 from tests.visits.conftest import Field
 
@@ -162,6 +164,53 @@ async def test_duplicate_photo_flags_only_the_second_visit(
     assert (await put_photo(field, second, "shelf", fresh)).status_code == 201
     body = await field.client.get(f"/api/v1/visits/{second}", headers=field.org.rep.headers)
     assert all(f["code"] != "duplicate_photo" for f in body.json()["trust"]["flags"])
+
+
+async def test_replacing_a_photo_rewrites_its_hash_bands(
+    field: Field, camera_jpeg: bytes, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    visit_id = await open_visit(field)
+    fresh = encode(synthetic_photo(98, (1600, 1200)), "JPEG", quality=85)
+    for data in (camera_jpeg, fresh):  # a first upload, then its replacement
+        response = await put_photo(field, visit_id, "storefront", data)
+        assert response.status_code == 201
+        async with session_scope(sessionmaker) as session:
+            photo = await session.scalar(
+                select(Photo).where(
+                    Photo.visit_id == uuid.UUID(visit_id), Photo.kind == PhotoKind.storefront
+                )
+            )
+            assert photo is not None
+            assert response.json()["sha256"] == photo.sha256.hex()  # the new row came back
+            bands = (
+                await session.execute(
+                    select(
+                        PhotoHashBand.band_key, PhotoHashBand.phash, PhotoHashBand.taken_at
+                    ).where(PhotoHashBand.photo_id == photo.id)
+                )
+            ).all()
+        assert sorted(key for key, _, _ in bands) == sorted(
+            hash_bands(photo.phash, bits_per_band=BAND_BITS)
+        )
+        assert {(phash, taken_at) for _, phash, taken_at in bands} == {
+            (photo.phash, photo.taken_at)
+        }
+
+
+async def test_the_same_bytes_in_another_visit_are_an_identical_duplicate(
+    field: Field, camera_jpeg: bytes
+) -> None:
+    first = await open_visit(field)
+    assert (await put_photo(field, first, "storefront", camera_jpeg)).status_code == 201
+    await field.client.post(
+        f"/api/v1/visits/{first}/abandon", json={"reason": "next"}, headers=field.org.rep.headers
+    )
+    second = await open_visit(field)
+    response = await put_photo(field, second, "shelf", camera_jpeg)
+    assert response.status_code == 201
+    flags = response.json()["flags"]
+    assert [f["code"] for f in flags] == ["duplicate_photo"]
+    assert "identical" in flags[0]["detail"]["en"]  # distance 0: found by bytes and by hash
 
 
 async def test_photos_are_refused_once_the_visit_is_closed(
