@@ -56,7 +56,7 @@ SELECT
     {_REPLAY},
     u.username, u.display_name,
     s.id AS store_id, s.code, s.name, s.address, s.lat, s.lng, s.geofence_radius_m,
-    s.customer_type, s.qr_version, s.team_id,
+    s.customer_type, s.qr_version,
     o.signing_secret, o.signing_key_version,
     f.id AS form_id,
     p.check_in_lat AS previous_lat, p.check_in_lng AS previous_lng,
@@ -289,7 +289,6 @@ def _store_and_org(
         lng=row["lng"],
         geofence_radius_m=row["geofence_radius_m"],
         customer_type=row["customer_type"],
-        team_id=row["team_id"],
         qr_version=row["qr_version"],
     )
     org = Organization(
