@@ -6,6 +6,13 @@
 #   docker run -p 8000:8000 -v doorstep-data:/data -e DOORSTEP_SECRET_KEY=... doorstep
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- vendor: the PWA's npm packages (the scan screen's QR decoder), exactly as locked -----------
+FROM ${NODE_IMAGE} AS vendor
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- builder: a virtualenv with Doorstep and its dependencies ---------------------------------
 FROM ${PYTHON_IMAGE} AS builder
@@ -30,6 +37,7 @@ COPY alembic.ini ./
 COPY backend ./backend
 COPY migrations ./migrations
 COPY pwa ./pwa
+COPY --from=vendor /app/node_modules ./node_modules
 RUN pip install --no-deps -e . \
     && python -m compileall -q backend migrations \
     && doorstep --help > /dev/null

@@ -295,6 +295,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             port=port,
             log_config=None,  # keep Doorstep's JSON logging for uvicorn's loggers too
             proxy_headers=True,
+            # The same proxies the app believes (backend/kit/client_ip.py), not FORWARDED_ALLOW_IPS.
+            forwarded_allow_ips=[str(network) for network in settings.trusted_proxies],
             server_header=False,
         )
         # uvicorn installs its own handlers while serving and re-raises the signal it caught

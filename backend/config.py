@@ -6,8 +6,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from backend.kit.client_ip import IPNetwork, parse_networks
 
 
 class Environment(StrEnum):
@@ -39,6 +41,7 @@ class Settings(BaseSettings):
 
     database_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
     database_max_overflow: Annotated[int, Field(ge=0, le=200)] = 10
+    database_connect_timeout_s: Annotated[float, Field(gt=0, le=120)] = 5.0
 
     storage: StorageBackend = StorageBackend.local
     s3_endpoint_url: str | None = None
@@ -57,6 +60,12 @@ class Settings(BaseSettings):
     login_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
     login_lockout_base_s: Annotated[int, Field(ge=1, le=86_400)] = 60
     login_lockout_max_s: Annotated[int, Field(ge=1, le=86_400)] = 3600
+    # Failed logins from one client address (an IPv6 /64) across all usernames; 0 turns it off.
+    login_ip_max_failures: Annotated[int, Field(ge=0, le=100_000)] = 30
+    # Peers whose X-Forwarded-For is believed (addresses or CIDR networks, comma-separated).
+    trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode, BeforeValidator(parse_networks)] = (
+        parse_networks("127.0.0.1, ::1")
+    )
 
     timezone: str = "Asia/Shanghai"
     geofence_default_radius_m: Annotated[int, Field(ge=20, le=2000)] = 150

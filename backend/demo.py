@@ -15,8 +15,9 @@ take the time as input:
   and the position is inside the geofence unless queued offline), flags come from
   ``visits.rules.check_in_flags`` (previous check-in and same-day facts included) and
   ``trust_score = 100 - sum(WEIGHTS)`` over the check-in, photo and submit flags;
-- at most one open visit per rep (rep1's, checked in a few minutes before seeding: the stale-visit
-  job abandons visits open longer than 4 hours), and a rep's visits never overlap;
+- at most one open visit per rep (rep3's, checked in a few minutes before seeding: the stale-visit
+  job abandons visits open longer than 4 hours), and a rep's visits never overlap; rep1, the
+  login a newcomer tries first, has none, so their first check-in is not refused;
 - photos are synthetic Pillow drawings, re-encoded and watermarked by ``photos.service.process``
   and stored by ``photos.service.save`` (files, thumbnails, hashes and hash bands); a duplicate is
   flagged only when ``photos.service.find_duplicates`` finds one, as at upload;
@@ -227,6 +228,8 @@ DAY_START = time(9, 0)
 DAY_END = time(17, 50)
 SUPERVISOR_HOURS = (time(8, 30), time(20, 0))
 OPEN_VISIT_AGE = timedelta(minutes=18)
+# Whose visit is open when the demo starts: rep3 (index into REPS), never rep1.
+OPEN_VISIT_REP = 2
 AUTO_ABANDON_REASON = "auto: open for more than 4 hours"
 ALL_KINDS = (PhotoKind.storefront, PhotoKind.shelf, PhotoKind.conversation)
 
@@ -461,15 +464,18 @@ def _plan(
                 previous, at = store, leaves
             last_day[rep.id] = todays
     _mark_specials(rng, plans, now, zone)
-    # Today: rep1 is at a store right now, with only the storefront photo taken so far.
-    rep1 = reps[0]
+    # Today: rep3 is at a store right now, with only the storefront photo taken so far (the
+    # state shows on the board and in their app). rep1, whom a newcomer signs in as first, is
+    # free to check in.
+    at_store = reps[OPEN_VISIT_REP]
     today_ids = {
         p.store.id
         for p in plans
-        if p.rep.id == rep1.id and p.checked_in_at.astimezone(zone).date() == today
+        if p.rep.id == at_store.id and p.checked_in_at.astimezone(zone).date() == today
     }
-    choices = [s for s in territories[rep1.id] if s.id not in today_ids] or territories[rep1.id]
-    open_visit = _visit(rng, rep1, rng.choice(choices), now - OPEN_VISIT_AGE, 0.0)
+    territory = territories[at_store.id]
+    choices = [s for s in territory if s.id not in today_ids] or territory
+    open_visit = _visit(rng, at_store, rng.choice(choices), now - OPEN_VISIT_AGE, 0.0)
     open_visit.kind = "open"
     open_visit.photo_seeds = {PhotoKind.storefront: open_visit.photo_seeds[PhotoKind.storefront]}
     plans.append(open_visit)
@@ -866,7 +872,9 @@ class _HistoryWriter:
             server_received_at=server_received_at,
             clock_offset_s=timing.clock_offset.total_seconds(),
             queued_offline=plan.offline,
-            check_in_fingerprint=visit_check_in.fingerprint(request),
+            check_in_fingerprint=visit_check_in.fingerprint(
+                request, store_service.scanned_token(request.qr)
+            ),
             customer_type=store.customer_type,
             form_version=form.version,
             trust_score=rules.trust_score(flags),

@@ -6,13 +6,16 @@ name the location and the parameter (``/query/limit``, ``/path/store_id``).
 """
 
 import logging
+import traceback
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -85,6 +88,76 @@ class ValidationFailed(AppError):
     status, code = 422, "validation_error"
 
 
+# How long a client (or a load balancer) should wait before retrying while PostgreSQL is away:
+# a restart or a fail-over takes a few seconds.
+DATABASE_RETRY_AFTER_S = 3
+
+
+class DatabaseUnavailable(AppError):
+    """PostgreSQL cannot be reached right now: ``503`` with ``Retry-After``, never a ``500``."""
+
+    status, code = 503, "database_unavailable"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+        super().__init__(detail or "The database is unavailable; retry shortly.", **kwargs)
+
+
+# Failures that say the server is gone, going or not taking connections, whatever the statement.
+_CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # 08xxx: connection lost, refused, does not exist
+    asyncpg.CannotConnectNowError,  # 57P03: starting up or shutting down
+    asyncpg.AdminShutdownError,  # 57P01: terminated by a shutdown or pg_terminate_backend
+    asyncpg.CrashShutdownError,  # 57P02
+    asyncpg.TooManyConnectionsError,  # 53300
+    sa_exc.TimeoutError,  # no pooled connection came free in time (the server hangs, or is swamped)
+)
+# asyncpg says "closed" only in the message of its generic InterfaceError.
+_CLOSED_MESSAGES = ("connection is closed", "pool is closing", "pool is closed")
+# An idle connection that receives an error out of turn (the FATAL "terminating connection" a
+# server shutting down sends every backend) waits for the socket to close in the protocol state
+# ERROR_CONSUME (2); a statement sent in that moment fails with this instead of the FATAL.
+_ERROR_CONSUME_MESSAGE = "another operation (2) is in progress"
+
+
+def _is_connection_failure(exc: BaseException, connecting: bool) -> bool:
+    if isinstance(exc, (DatabaseUnavailable, *_CONNECTION_FAILURES)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):
+        return any(message in str(exc) for message in _CLOSED_MESSAGES)
+    if isinstance(exc, asyncpg.InternalClientError):
+        return str(exc).endswith(_ERROR_CONSUME_MESSAGE)
+    if isinstance(exc, OSError):  # TimeoutError and ConnectionError included
+        # Opening a connection, or raised inside asyncpg: a refused or missing socket, a
+        # timeout, a broken pipe is the server being away. From anywhere else (a file write,
+        # an S3 call) an OSError says nothing about the database.
+        return connecting or _raised_in_asyncpg(exc)
+    return False
+
+
+def _raised_in_asyncpg(exc: BaseException) -> bool:
+    return any(
+        str(frame.f_globals.get("__name__", "")).startswith("asyncpg.")
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
+
+
+def is_database_unavailable(exc: BaseException, *, connecting: bool = False) -> bool:
+    """Whether ``exc``, or an exception it was raised from or while handling, says PostgreSQL
+    cannot be reached. ``connecting``: ``exc`` comes from opening a connection, where any
+    ``OSError`` (``TimeoutError`` included) means the same."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if _is_connection_failure(current, connecting):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def problem_response(
     status: int,
     code: str,
@@ -104,6 +177,13 @@ def problem_response(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def database_unavailable_response() -> JSONResponse:
+    """The ``503 database_unavailable`` answer, for code outside the app's exception handlers
+    (a pure ASGI middleware that met an outage answers with this rather than raising)."""
+    error = DatabaseUnavailable()
+    return problem_response(error.status, error.code, error.detail, headers=error.headers)
 
 
 def pointer_for(loc: Sequence[str | int]) -> str:

@@ -10,12 +10,14 @@ from fastapi import FastAPI
 from backend.actions.endpoints import router as actions_router
 from backend.auth.endpoints import router as auth_router
 from backend.config import Settings, get_settings
-from backend.db import create_engine, create_sessionmaker, create_sql_pool, open_database
+from backend.db import connect, create_engine, create_sessionmaker, create_sql_pool, open_database
 from backend.errors import install_error_handlers
 from backend.forms.endpoints import router as forms_router
 from backend.kit.idempotency import IdempotencyMiddleware
+from backend.kit.process_owner import ProcessOwner
 from backend.kit.storage import build_storage
 from backend.notifications.endpoints import router as notifications_router
+from backend.ops.docs import install_docs
 from backend.ops.endpoints import router as ops_router
 from backend.ops.logging import configure_logging
 from backend.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -58,6 +60,10 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         app.state.sessionmaker = create_sessionmaker(engine)
         sql_pool = await create_sql_pool(engine, settings)
         app.state.sql_pool = sql_pool
+        # Opened now, so that it is older than any claim made through it (kit.process_owner).
+        process_owner = ProcessOwner.for_engine(engine, connect)
+        await process_owner.current()
+        app.state.process_owner = process_owner
         storage = build_storage(settings)
         await storage.start()
         app.state.storage = storage
@@ -80,6 +86,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                 scheduler.shutdown(wait=False)
             await storage.close()
             await sql_pool.close()
+            await process_owner.close()
             await engine.dispose()
             database.close()
 
@@ -94,11 +101,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="Proof of every field-sales visit at the store's door.",
         lifespan=_lifespan(settings),
+        docs_url=None,  # served by backend.ops.docs, with no asset from another host
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_docs(app)
     mount_pwa(app, PWA_DIR)  # last: its GET catch-all answers what no route did
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

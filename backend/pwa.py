@@ -5,8 +5,15 @@ version is a hash of every shell file's path and content, so any edit (the servi
 included) makes browsers install a new worker, which precaches the new shell under the new
 version and waits for the rep's tap before taking over.
 
-``/sw.js`` is served with ``self.__DOORSTEP__ = {"version", "precache"}`` prepended: the worker
-never guesses its own version or file list, the server derives both from the files.
+``/sw.js`` is served with ``self.__DOORSTEP__ = {"version", "precache", "later"}`` prepended: the
+worker never guesses its own version or file lists, the server derives them from the files.
+
+Third-party code (the QR decoder of the scan screen) is installed with npm from ``package.json``
+at the repository root into ``node_modules/`` and served under ``/vendor/...`` like a shell file
+(gzip, ETag, part of the version), but it is not in the first load: the worker caches the
+``later`` list once the app is up, and only the screen that needs it imports it. Without
+``node_modules`` (``npm ci`` never ran) the server still starts, logs how to install it, and the
+scan screen falls back to typing the code.
 
 Routing: ``/``, ``/index.html``, ``/q/{token}`` and any other unknown navigation get
 ``index.html`` (the app routes on the client); real files are served as themselves; paths owned
@@ -17,6 +24,7 @@ answered with the app: a miss there is a problem+json 404 (or 405 when only the 
 import gzip
 import hashlib
 import json
+import logging
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +42,10 @@ SERVER_PREFIXES = ("api/", "s/", "docs", "redoc", "openapi.json", "healthz", "re
 # Tiny files do not shrink under gzip; below this they are sent as they are.
 GZIP_MIN_BYTES = 512
 NO_CACHE = "no-cache"
+# Served URL path -> file under node_modules/ (npm packages pinned in package.json).
+VENDOR_FILES = {"vendor/jsqr.js": "jsqr/dist/jsQR.js"}
+
+logger = logging.getLogger(__name__)
 
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -58,11 +70,25 @@ def shell_files(pwa_dir: Path) -> list[Path]:
     return sorted(files, key=lambda path: path.relative_to(pwa_dir).as_posix())
 
 
-def pwa_version(pwa_dir: Path) -> str:
-    """A hash of every shell file's path and content: changes whenever any of them does."""
+def default_node_modules(pwa_dir: Path) -> Path:
+    """Where ``npm ci`` puts the packages: ``node_modules/`` beside ``pwa/`` (the repo root)."""
+    return pwa_dir.parent / "node_modules"
+
+
+def vendor_files(node_modules: Path) -> dict[str, Path]:
+    """The vendored files that are installed, by served name (``vendor/jsqr.js``), sorted."""
+    found = {name: node_modules / source for name, source in sorted(VENDOR_FILES.items())}
+    return {name: path for name, path in found.items() if path.is_file()}
+
+
+def pwa_version(pwa_dir: Path, node_modules: Path | None = None) -> str:
+    """A hash of every shell file's and vendored file's path and content: changes whenever any
+    of them does (a new decoder release installs a new worker too)."""
     digest = hashlib.sha256()
-    for path in shell_files(pwa_dir):
-        name = path.relative_to(pwa_dir).as_posix().encode()
+    shell = [(path.relative_to(pwa_dir).as_posix(), path) for path in shell_files(pwa_dir)]
+    vendored = vendor_files(node_modules or default_node_modules(pwa_dir))
+    for text_name, path in [*shell, *vendored.items()]:
+        name = text_name.encode()
         content = path.read_bytes()
         # Lengths first, so no two different file sets can hash the same bytes.
         digest.update(len(name).to_bytes(4, "big") + name)
@@ -79,6 +105,11 @@ def precache_urls(pwa_dir: Path) -> list[str]:
             continue
         urls.append("/" if name == INDEX else f"/{name}")
     return urls
+
+
+def later_urls(node_modules: Path) -> list[str]:
+    """What the worker caches after the first load, for offline use: the vendored files."""
+    return [f"/{name}" for name in vendor_files(node_modules)]
 
 
 def is_server_path(path: str) -> bool:
@@ -108,9 +139,11 @@ def _shell_file(path: Path, body: bytes, version: str) -> ShellFile:
     return ShellFile(_media_type(path), body, packed, f'"{tag}"')
 
 
-def service_worker_source(pwa_dir: Path, version: str) -> bytes:
-    """sw.js with its version and precache list prepended."""
-    config = json.dumps({"version": version, "precache": precache_urls(pwa_dir)})
+def service_worker_source(pwa_dir: Path, version: str, later: list[str] | None = None) -> bytes:
+    """sw.js with its version, precache list and later list prepended."""
+    config = json.dumps(
+        {"version": version, "precache": precache_urls(pwa_dir), "later": later or []}
+    )
     prelude = f"self.__DOORSTEP__ = {config};\n"
     return prelude.encode() + (pwa_dir / SERVICE_WORKER).read_bytes()
 
@@ -118,16 +151,30 @@ def service_worker_source(pwa_dir: Path, version: str) -> bytes:
 class Shell:
     """The app shell in memory, read once: file bodies, gzip copies and ETags by URL path."""
 
-    def __init__(self, pwa_dir: Path) -> None:
-        self.version = pwa_version(pwa_dir)
+    def __init__(self, pwa_dir: Path, node_modules: Path | None = None) -> None:
+        node_modules = node_modules or default_node_modules(pwa_dir)
+        self.version = pwa_version(pwa_dir, node_modules)
+        self.later = later_urls(node_modules)
         self.files: dict[str, ShellFile] = {}
         for path in shell_files(pwa_dir):
             name = path.relative_to(pwa_dir).as_posix()
             if name == SERVICE_WORKER:
-                body = service_worker_source(pwa_dir, self.version)
+                body = service_worker_source(pwa_dir, self.version, self.later)
             else:
                 body = path.read_bytes()
             self.files[name] = _shell_file(path, body, self.version)
+        vendored = vendor_files(node_modules)
+        for name, path in vendored.items():
+            self.files[name] = _shell_file(path, path.read_bytes(), self.version)
+        missing = sorted(set(VENDOR_FILES) - set(vendored))
+        if missing:
+            logger.warning(
+                "PWA: %s not installed under %s: the scan screen falls back to typing the door "
+                "code; run `npm ci --omit=dev --ignore-scripts` at the repository root "
+                "(`make install` does)",
+                ", ".join(f"/{name}" for name in missing),
+                node_modules,
+            )
         self.files["app-version.json"] = _shell_file(
             Path("app-version.json"), json.dumps({"version": self.version}).encode(), self.version
         )
@@ -182,10 +229,11 @@ def _method_not_allowed(app: FastAPI, request: Request) -> bool:
     return False
 
 
-def mount_pwa(app: FastAPI, pwa_dir: Path) -> Shell:
-    """Serve the PWA from ``pwa_dir``. Call after every other router is included: the catch-all
-    route answers only what no other route did."""
-    shell = Shell(pwa_dir)
+def mount_pwa(app: FastAPI, pwa_dir: Path, node_modules: Path | None = None) -> Shell:
+    """Serve the PWA from ``pwa_dir`` (and its vendored files from ``node_modules``, by default
+    beside it). Call after every other router is included: the catch-all route answers only what
+    no other route did."""
+    shell = Shell(pwa_dir, node_modules)
     app.state.pwa_version = shell.version
 
     async def serve(request: Request, path: str = "") -> Response:

@@ -143,9 +143,11 @@ def create_baseline_app() -> FastAPI:
 
 def create_floor_app() -> FastAPI:
     """The real app plus one endpoint that does what every check-in must and nothing more:
-    the same middleware, bearer-token dependency, request body and one statement on the SQL
-    pool. It is the ceiling for any check-in written on this stack, measured alongside."""
-    from backend.auth.dependencies import AnyUser
+    the same middleware, bearer-token decoding, request body and one statement on the SQL
+    pool (the token's claims only: the check-in folds the is-the-user-still-current check into
+    its own read, so the floor stays the same reference before and after that check). It is
+    the ceiling for any check-in written on this stack, measured alongside."""
+    from backend.auth.dependencies import TokenPrincipal
     from backend.kit.deps import SqlConnectionDep
     from backend.main import create_app
     from backend.visits.schemas import CheckInRequest
@@ -154,7 +156,7 @@ def create_floor_app() -> FastAPI:
 
     @app.post("/bench/floor", status_code=201)
     async def floor(
-        connection: SqlConnectionDep, principal: AnyUser, body: CheckInRequest
+        connection: SqlConnectionDep, principal: TokenPrincipal, body: CheckInRequest
     ) -> dict[str, str]:
         await connection.fetchval("SELECT 1")
         return {"id": str(body.id), "rep_id": str(principal.user_id)}

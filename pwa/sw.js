@@ -7,7 +7,11 @@
 // online or not, and its outbox syncs in the background. Only the shell is cached: API calls
 // (reads and writes) and server pages (/s/... share links, /docs) always go to the network;
 // the app keeps what it needs offline in IndexedDB.
-const { version: VERSION, precache: PRECACHE } = self.__DOORSTEP__ || { version: 'dev', precache: ['/'] };
+//
+// LATER (the scan screen's QR decoder, /vendor/...) is not part of the first load: on the very
+// first install it is cached once the app is up (warm(), on the next request the page makes); an
+// update brings it along with the new shell. Until then the scan screen loads it from the network.
+const { version: VERSION, precache: PRECACHE, later: LATER = [] } = self.__DOORSTEP__ || { version: 'dev', precache: ['/'] };
 const CACHE = `doorstep-shell-${VERSION}`;
 const SERVER_PATHS = /^\/(api\/|s\/|docs|redoc|openapi\.json|healthz|readyz|metrics|sw\.js|app-version\.json)/;
 
@@ -20,6 +24,7 @@ self.addEventListener('install', (event) => {
     // The very first install has no page to disturb: take over at once.
     const registration = self.registration;
     if (!registration.active) await self.skipWaiting();
+    else await warm().catch(() => {}); // an update: the decoder comes with it (a 304 if unchanged)
   })());
 });
 
@@ -37,8 +42,22 @@ self.addEventListener('message', (event) => {
   if (event.data?.type === 'VERSION') event.source?.postMessage({ type: 'VERSION', version: VERSION });
 });
 
+// Cache the LATER files into this version's cache, once per worker life; a failure (offline)
+// is retried on a later request.
+let warming = null;
+function warm() {
+  warming ||= (async () => {
+    const cache = await caches.open(CACHE);
+    for (const url of LATER) {
+      if (!(await cache.match(url))) await cache.add(new Request(url, { cache: 'no-cache' }));
+    }
+  })().catch((error) => { warming = null; throw error; });
+  return warming;
+}
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
+  if (LATER.length) event.waitUntil(warm().catch(() => {})); // also for API calls and writes
   if (request.method !== 'GET') return; // writes always go to the network, never cached
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || SERVER_PATHS.test(url.pathname)) return;

@@ -24,6 +24,15 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(database_url: str, data_dir: Path, **env: str) -> Iterator[str]:
+    with server_process(database_url, data_dir, **env) as (_, base_url):
+        yield base_url
+
+
+@contextmanager
+def server_process(
+    database_url: str, data_dir: Path, **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Like ``running_server``, with the uvicorn process itself, for tests that kill it."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     environment = {
@@ -44,7 +53,7 @@ def running_server(database_url: str, data_dir: Path, **env: str) -> Iterator[st
     )
     try:
         wait_until_answering(process, f"{base_url}/readyz")
-        yield base_url
+        yield process, base_url
     finally:
         stop(process)
 

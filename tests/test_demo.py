@@ -1,6 +1,7 @@
 """The demo seed: a week of realistic visits in every state, seeded once."""
 
 import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from backend.models import (
     Notification,
     Photo,
     PhotoHashBand,
+    Store,
     User,
     Visit,
     VisitReview,
@@ -105,7 +107,8 @@ async def test_demo_history_has_every_state_and_seeds_once(
 
     open_visits = Counter(v.rep_id for v in visits if v.status == VisitStatus.open)
     assert all(n == 1 for n in open_visits.values())
-    assert [reps[r] for r in open_visits] == ["rep1"]
+    # rep1, whom a newcomer signs in as first, can check in at once; rep3 shows the open state.
+    assert [reps[r] for r in open_visits] == ["rep3"]
     flags = Counter(f["code"] for v in visits for f in v.flags)
     for code in ("low_accuracy", "queued_offline", "clock_skew", "short_visit", "duplicate_photo"):
         assert flags[code] >= 1, flags
@@ -163,3 +166,28 @@ async def test_demo_history_has_every_state_and_seeds_once(
     assert again.store_ids and sorted(again.store_ids) == sorted(demo.store_ids)
     async with sessionmaker() as session:
         assert await _table_counts(session) == before
+
+    # A newcomer signing in as rep1 can check in at once; rep3, at a store right now, is told
+    # where their open visit is.
+    admin = await _login(client, "admin")
+    store = (await client.get(f"/api/v1/stores/{demo.store_ids[0]}", headers=admin)).json()
+    stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    position = {"lat": store["lat"], "lng": store["lng"], "accuracy_m": 10, "captured_at": stamp}
+    body = {"qr": store["qr_url"], "position": position, "device_time": stamp}
+    first = await client.post(
+        "/api/v1/visits",
+        json={**body, "id": str(uuid.uuid4())},
+        headers=await _login(client, "rep1"),
+    )
+    assert first.status_code == 201, first.text
+    refused = await client.post(
+        "/api/v1/visits",
+        json={**body, "id": str(uuid.uuid4())},
+        headers=await _login(client, "rep3"),
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "visit_already_open"
+    open_visit = next(v for v in visits if v.status == VisitStatus.open)
+    assert refused.json()["visit_id"] == str(open_visit.id)
+    async with sessionmaker() as session:
+        open_store = await session.get_one(Store, open_visit.store_id)
+    assert refused.json()["store"] == {"id": str(open_store.id), "name": open_store.name}

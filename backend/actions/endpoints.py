@@ -41,7 +41,7 @@ async def list_actions(
     filters = NextActionFilters(assignee=assignee, status=status, due_before=due_before)
     items, cursor = await service.list_actions(session, principal, filters, page, now)
     return NextActionPage(
-        items=[service.action_read(a, now) for a in items], next_cursor=cursor, server_time=now
+        items=await service.reads(session, items, now), next_cursor=cursor, server_time=now
     )
 
 
@@ -52,7 +52,7 @@ async def get_action(
     """One next action with its reschedule history."""
     action, history = await service.get_action(session, principal, action_id)
     return NextActionDetail(
-        **service.action_read(action).model_dump(),
+        **(await service.read(session, action)).model_dump(),
         reschedules=[RescheduleRead.model_validate(r) for r in history],
     )
 
@@ -64,7 +64,8 @@ async def complete(
     session: SessionDep, principal: AnyUser, action_id: uuid.UUID, body: CompleteRequest
 ) -> NextActionRead:
     """Mark the action done (only the rep it is assigned to)."""
-    return service.action_read(await service.complete(session, principal, action_id, body.note))
+    action = await service.complete(session, principal, action_id, body.note)
+    return await service.read(session, action)
 
 
 @router.post(
@@ -81,4 +82,4 @@ async def reschedule(
 ) -> NextActionRead:
     """Move the due time, with a reason (only the assignee; counted and shown to supervisors)."""
     action = await service.reschedule(session, settings, principal, action_id, body)
-    return service.action_read(action)
+    return await service.read(session, action)

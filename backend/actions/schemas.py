@@ -31,10 +31,20 @@ class RescheduleRequest(Schema):
     reason: Reason
 
 
+class ActionStore(ResponseSchema):
+    """The store an action is for, so a list of actions reads without another request. Never
+    its door code (``qr_url``): that is for admins only."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+
+
 class NextActionRead(ResponseSchema):
     id: uuid.UUID
     visit_id: uuid.UUID
     store_id: uuid.UUID
+    store: ActionStore
     assignee_id: uuid.UUID
     type: NextActionType
     due_at: UtcDatetime

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.actions import rules
 from backend.actions.exceptions import ActionIdConflict, ActionNotOpen
 from backend.actions.schemas import (
+    ActionStore,
     NextActionFilters,
     NextActionInput,
     NextActionRead,
@@ -31,7 +32,13 @@ from backend.errors import Forbidden, NotFound
 from backend.events import service as events
 from backend.kit.pagination import PageParams, decode_time_cursor, encode_time_cursor
 from backend.kit.time import isoformat_z, utc_now
-from backend.models import NextAction, NextActionReschedule, NextActionStatus, NextActionType
+from backend.models import (
+    NextAction,
+    NextActionReschedule,
+    NextActionStatus,
+    NextActionType,
+    Store,
+)
 from backend.models.user import Role
 from backend.notifications import service as notifications
 from backend.stores import service as store_service
@@ -198,13 +205,17 @@ async def for_visits(
     return {action.visit_id: action for action in rows}
 
 
-def action_read(action: NextAction, now: datetime | None = None) -> NextActionRead:
-    """The API shape of an action; ``overdue`` and ``server_time`` are computed at ``now``."""
+def action_read(
+    action: NextAction, store: ActionStore, now: datetime | None = None
+) -> NextActionRead:
+    """The API shape of an action at its ``store`` (see :func:`store_ref`, :func:`reads`);
+    ``overdue`` and ``server_time`` are computed at ``now``."""
     now = now or utc_now()
     return NextActionRead(
         id=action.id,
         visit_id=action.visit_id,
         store_id=action.store_id,
+        store=store,
         assignee_id=action.assignee_id,
         type=action.type,
         due_at=action.due_at,
@@ -217,6 +228,35 @@ def action_read(action: NextAction, now: datetime | None = None) -> NextActionRe
         created_at=action.created_at,
         server_time=now,
     )
+
+
+def store_ref(store: Store) -> ActionStore:
+    return ActionStore(id=store.id, code=store.code, name=store.name)
+
+
+async def reads(
+    session: AsyncSession, actions: Sequence[NextAction], now: datetime | None = None
+) -> list[NextActionRead]:
+    """The API shapes of ``actions``, their stores read in one query per organization."""
+    now = now or utc_now()
+    stores: dict[uuid.UUID, Store] = {}
+    for org_id in {a.org_id for a in actions}:
+        store_ids = {a.store_id for a in actions if a.org_id == org_id}
+        stores.update(await store_service.stores_by_id(session, org_id, store_ids))
+    return [action_read(a, _ref(a, stores.get(a.store_id)), now) for a in actions]
+
+
+async def read(
+    session: AsyncSession, action: NextAction, now: datetime | None = None
+) -> NextActionRead:
+    return (await reads(session, [action], now))[0]
+
+
+def _ref(action: NextAction, store: Store | None) -> ActionStore:
+    # A store is never deleted while an action names it (the foreign key refuses it).
+    if store is None:
+        return ActionStore(id=action.store_id, code="", name="")
+    return store_ref(store)
 
 
 def visible_actions(principal: Principal) -> Select[NextAction]:

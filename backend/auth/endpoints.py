@@ -1,12 +1,13 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 
 from backend.auth import service
 from backend.auth.dependencies import SettingsDep
 from backend.auth.exceptions import InvalidGrant
 from backend.auth.schemas import TokenResponse
-from backend.kit.deps import SessionDep
+from backend.kit.client_ip import client_ip
+from backend.kit.deps import SessionDep, SessionMakerDep
 from backend.kit.schemas import CleanStr
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -21,7 +22,9 @@ FormStr = Annotated[CleanStr | None, Form(max_length=512)]
     response_model=TokenResponse,
 )
 async def token(
+    request: Request,
     session: SessionDep,
+    sessionmaker: SessionMakerDep,
     settings: SettingsDep,
     grant_type: Annotated[Literal["password", "refresh_token"], Form()],
     username: FormStr = None,
@@ -31,7 +34,14 @@ async def token(
     if grant_type == "password":
         if not username or password is None:
             raise InvalidGrant("username and password are required.")
-        pair = await service.password_grant(session, settings, username, password)
+        address = client_ip(
+            request.client.host if request.client else None,
+            request.headers.getlist("x-forwarded-for"),
+            settings.trusted_proxies,
+        )
+        pair = await service.password_grant(
+            session, sessionmaker, settings, username, password, address
+        )
     else:
         if not refresh_token:
             raise InvalidGrant("refresh_token is required.")

@@ -13,9 +13,23 @@ class InvalidGrant(Unauthorized):
 
 
 class LoginLocked(RateLimited):
-    def __init__(self, retry_after_s: int) -> None:
+    def __init__(
+        self,
+        retry_after_s: int,
+        detail: str = "Too many failed logins for this account; try again later.",
+    ) -> None:
         super().__init__(
-            "Too many failed logins for this account; try again later.",
+            detail,
             headers={"Retry-After": str(retry_after_s)},
             retry_after_s=retry_after_s,
+        )
+
+
+class AccessChanged(Unauthorized):
+    """The token predates a change to its user (role, deactivation, password): sign in again."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your access has changed since this token was issued; sign in again.",
+            error="invalid_token",
         )

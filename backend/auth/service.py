@@ -4,15 +4,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.auth import throttle, tokens
 from backend.auth.exceptions import InvalidGrant, LoginLocked
 from backend.auth.passwords import verify_password
 from backend.auth.principal import Principal
 from backend.config import Settings
+from backend.db import session_scope
+from backend.kit.client_ip import IPAddress
 from backend.kit.time import utc_now
 from backend.models import LoginName, LoginThrottle, RefreshToken, User
 
@@ -29,16 +31,26 @@ def normalize_username(username: str) -> str:
 
 
 async def password_grant(
-    session: AsyncSession, settings: Settings, username: str, password: str
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    username: str,
+    password: str,
+    client_ip: IPAddress | None = None,
 ) -> TokenPair:
+    """Sign in with a password, throttled per account and per client address.
+
+    The attempt is counted before the password is verified, in a short transaction of its own
+    (``sessionmaker``) that commits at once, so parallel attempts see each other's counts and
+    at most the limit are verified; a success takes its count back in ``session``.
+    """
     name = normalize_username(username)
     now = utc_now()
-    await _refuse_if_locked(session, name, now)
+    attempt = await _count_attempt(sessionmaker, settings, name, client_ip, now)
     user = await _active_user_by_username(session, name)
     if not await verify_password(user.password_hash if user else None, password) or user is None:
-        await _record_failure(session, settings, name, now)
-        raise InvalidGrant()
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.username == name))
+        raise InvalidGrant()  # already counted
+    await _refund_attempt(session, settings, attempt, now)
     return await _issue_pair(session, settings, user, uuid.uuid4(), now)
 
 
@@ -116,7 +128,7 @@ async def _issue_pair(
         )
     )
     await session.flush()
-    principal = Principal(user.id, user.org_id, user.role)
+    principal = Principal(user.id, user.org_id, user.role, user.access_epoch)
     access = tokens.issue_access_token(settings.secret, principal, now, settings.access_token_ttl_s)
     return TokenPair(access, raw, settings.access_token_ttl_s)
 
@@ -129,39 +141,153 @@ async def _active_user_by_username(session: AsyncSession, username: str) -> User
     )
 
 
-async def _refuse_if_locked(session: AsyncSession, username: str, now: datetime) -> None:
-    locked_until = await session.scalar(
-        select(LoginThrottle.locked_until).where(LoginThrottle.username == username)
-    )
-    wait = throttle.retry_after(locked_until, now)
-    if wait:
-        raise LoginLocked(wait)
+@dataclass(frozen=True)
+class _CountedAttempt:
+    """What counting a password attempt did, so that a success can take it back."""
+
+    account_key: str
+    address_key: str | None
+    address_before: throttle.Counter | None
+    address_counted: throttle.Counter | None
 
 
-async def _record_failure(
-    session: AsyncSession, settings: Settings, username: str, now: datetime
-) -> None:
-    stmt = insert(LoginThrottle).values(username=username, failures=1, last_failure_at=now)
-    stale = LoginThrottle.last_failure_at < now - throttle.FAILURE_WINDOW
-    failures = await session.scalar(
-        stmt.on_conflict_do_update(
-            index_elements=[LoginThrottle.username],
-            set_={
-                "failures": case((stale, 1), else_=LoginThrottle.failures + 1),
-                "last_failure_at": now,
-            },
-        ).returning(LoginThrottle.failures)
+_ACCOUNT_LOCKED = "Too many failed logins for this account; try again later."
+_ADDRESS_LOCKED = "Too many failed logins from this network address; try again later."
+
+
+def _policy(settings: Settings, max_failures: int) -> throttle.Policy:
+    return throttle.Policy(
+        max_failures, settings.login_lockout_base_s, settings.login_lockout_max_s
     )
-    assert failures is not None
-    lock_s = throttle.lockout_seconds(
-        failures,
-        settings.login_max_failures,
-        settings.login_lockout_base_s,
-        settings.login_lockout_max_s,
-    )
-    if lock_s:
-        await session.execute(
-            update(LoginThrottle)
-            .where(LoginThrottle.username == username)
-            .values(locked_until=now + timedelta(seconds=lock_s))
+
+
+async def _count_attempt(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    username: str,
+    client_ip: IPAddress | None,
+    now: datetime,
+) -> _CountedAttempt:
+    """Count the attempt against its client address, then its account, and commit at once; a
+    locked key refuses it with ``LoginLocked`` and nothing is counted (rolled back).
+
+    Its own short transaction, not the request's: the counts are visible to concurrent attempts
+    before this one's password is verified, and the row locks last only these few statements,
+    not the argon2 verify. It runs before the request's session touches the database, so a
+    sign-in never holds two pooled connections at once. The address row is always locked before
+    the account row (here and in :func:`_refund_attempt`), so two attempts cannot deadlock.
+    """
+    account_key = throttle.account_key(username)
+    address_key = None
+    if client_ip is not None and settings.login_ip_max_failures:
+        address_key = throttle.address_key(client_ip)
+    address_before = address_counted = None
+    async with session_scope(sessionmaker) as session:
+        if address_key is not None:
+            address_before = await _locked_counter(session, address_key, now)
+            address_counted = await _count_on(
+                session,
+                address_key,
+                address_before,
+                _policy(settings, settings.login_ip_max_failures),
+                now,
+                _ADDRESS_LOCKED,
+            )
+        account_before = await _locked_counter(session, account_key, now)
+        await _count_on(
+            session,
+            account_key,
+            account_before,
+            _policy(settings, settings.login_max_failures),
+            now,
+            _ACCOUNT_LOCKED,
         )
+    return _CountedAttempt(account_key, address_key, address_before, address_counted)
+
+
+async def _locked_counter(
+    session: AsyncSession, key: str, now: datetime
+) -> throttle.Counter | None:
+    """The key's counter, its row locked for this transaction (created empty if missing, so
+    that concurrent first attempts queue on it too)."""
+    row = (
+        await session.execute(
+            insert(LoginThrottle)
+            .values(username=key, failures=0, last_failure_at=now)
+            .on_conflict_do_update(
+                index_elements=[LoginThrottle.username],
+                set_={"failures": LoginThrottle.failures},
+            )
+            .returning(
+                LoginThrottle.failures, LoginThrottle.last_failure_at, LoginThrottle.locked_until
+            )
+        )
+    ).one()
+    if row.failures == 0:
+        return None
+    return throttle.Counter(row.failures, row.last_failure_at, row.locked_until)
+
+
+async def _count_on(
+    session: AsyncSession,
+    key: str,
+    current: throttle.Counter | None,
+    policy: throttle.Policy,
+    now: datetime,
+    locked_detail: str,
+) -> throttle.Counter:
+    counted = throttle.count_attempt(current, now, policy)
+    if isinstance(counted, int):
+        raise LoginLocked(counted, locked_detail)
+    await _write_counter(session, key, counted)
+    return counted
+
+
+async def _write_counter(session: AsyncSession, key: str, counter: throttle.Counter | None) -> None:
+    if counter is None:
+        await session.execute(delete(LoginThrottle).where(LoginThrottle.username == key))
+        return
+    await session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.username == key)
+        .values(
+            failures=counter.failures,
+            last_failure_at=counter.last_failure_at,
+            locked_until=counter.locked_until,
+        )
+    )
+
+
+async def _refund_attempt(
+    session: AsyncSession, settings: Settings, attempt: _CountedAttempt, now: datetime
+) -> None:
+    """A success: the address gets its count back, the account starts again from zero.
+
+    In the request's transaction (the success commits with the tokens it issues); the two rows
+    stay locked from here to the commit, a few milliseconds, address first as when counting."""
+    if attempt.address_key is not None and attempt.address_counted is not None:
+        row = (
+            await session.execute(
+                select(
+                    LoginThrottle.failures,
+                    LoginThrottle.last_failure_at,
+                    LoginThrottle.locked_until,
+                )
+                .where(LoginThrottle.username == attempt.address_key)
+                .with_for_update()
+            )
+        ).one_or_none()
+        if row is not None:
+            current = throttle.Counter(row.failures, row.last_failure_at, row.locked_until)
+            refunded = throttle.refund(
+                current,
+                attempt.address_before,
+                attempt.address_counted,
+                _policy(settings, settings.login_ip_max_failures),
+                now,
+            )
+            if refunded != current:
+                await _write_counter(session, attempt.address_key, refunded)
+    await session.execute(
+        delete(LoginThrottle).where(LoginThrottle.username == attempt.account_key)
+    )

@@ -30,6 +30,7 @@ def issue_access_token(secret: bytes, principal: Principal, now: datetime, ttl_s
         "sub": str(principal.user_id),
         "org": str(principal.org_id),
         "role": principal.role.value,
+        "ep": principal.access_epoch,
         "typ": "access",
         # Unique per issue: two tokens issued in the same second are still different tokens.
         "jti": secrets.token_urlsafe(12),
@@ -45,11 +46,13 @@ def read_access_token(secret: bytes, token: str) -> Principal | None:
             token,
             _jwt_key(secret),
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "org", "role", "exp", "typ"]},
+            options={"require": ["sub", "org", "role", "ep", "exp", "typ"]},
         )
-        if claims["typ"] != "access":
+        if claims["typ"] != "access" or type(claims["ep"]) is not int:
             return None
-        return Principal(uuid.UUID(claims["sub"]), uuid.UUID(claims["org"]), Role(claims["role"]))
+        return Principal(
+            uuid.UUID(claims["sub"]), uuid.UUID(claims["org"]), Role(claims["role"]), claims["ep"]
+        )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
         return None
 

@@ -174,6 +174,8 @@ class _Compiled:
     model: type[BaseModel]
     fields: tuple[FieldDefinition, ...]
     order: Mapping[str, int]
+    # multi_choice field key -> the values of its exclusive options, for fields that have any.
+    exclusive: Mapping[str, frozenset[str]]
 
 
 class _ModelCache:
@@ -193,7 +195,10 @@ class _ModelCache:
             return compiled
         fields = tuple(form.definition.fields)
         compiled = _Compiled(
-            self.build(form), fields, {field.key: index for index, field in enumerate(fields)}
+            self.build(form),
+            fields,
+            {field.key: index for index, field in enumerate(fields)},
+            _exclusive_options(fields),
         )
         self.builds += 1
         self._entries[form.id] = compiled
@@ -206,6 +211,15 @@ class _ModelCache:
 
 
 MODEL_CACHE = _ModelCache(CACHE_SIZE, build_answers_model)
+
+
+def _exclusive_options(fields: Iterable[FieldDefinition]) -> dict[str, frozenset[str]]:
+    return {
+        field.key: values
+        for field in fields
+        if field.type == "multi_choice"
+        and (values := frozenset(o.value for o in field.options or () if o.exclusive))
+    }
 
 
 def answers_model(form: FormVersion) -> type[BaseModel]:
@@ -240,6 +254,7 @@ def validate_answers(
         problems = [_field_error(details, compiled) for details in error.errors()]
         bad_keys = {str(details["loc"][0]) for details in error.errors() if details["loc"]}
         values = _valid_part(compiled, answers, bad_keys)
+    problems += _exclusive_problems(compiled, values)
     problems += _visibility_problems(compiled, values, bad_keys, partial=partial)
     if problems:
         problems.sort(key=lambda problem: _problem_order(compiled, problem))
@@ -258,6 +273,25 @@ def _valid_part(compiled: _Compiled, answers: dict[Any, Any], bad_keys: set[str]
         return _dump(compiled.model.model_validate(rest))
     except ValidationError:  # cannot happen once the bad keys are gone; judge nothing then
         return {}
+
+
+def _exclusive_problems(compiled: _Compiled, values: Mapping[str, Any]) -> list[FieldError]:
+    """A multi_choice answer that has an exclusive option ("没有") with any other choice."""
+    problems: list[FieldError] = []
+    for key, exclusive in compiled.exclusive.items():
+        chosen = values.get(key)
+        if not isinstance(chosen, list) or len(chosen) < 2:
+            continue
+        alone = next((value for value in chosen if value in exclusive), None)
+        if alone is not None:
+            problems.append(
+                FieldError(
+                    _pointer(key),
+                    f"{alone!r} excludes every other choice: choose it alone",
+                    "exclusive_option",
+                )
+            )
+    return problems
 
 
 def _visibility_problems(
@@ -381,7 +415,7 @@ def _problem_order(compiled: _Compiled, problem: FieldError) -> tuple[int, str]:
 
 YES_NO = {True: {"zh": "是", "en": "Yes"}, False: {"zh": "否", "en": "No"}}
 LIST_SEPARATOR = {"zh": "、", "en": ", "}
-ROW_SEPARATOR = "; "
+ROW_SEPARATOR = {"zh": "；", "en": "; "}
 CELL_SEPARATOR = " × "
 LANGUAGES = ("zh", "en")
 
@@ -465,7 +499,7 @@ def _display(spec: FieldDefinition | ColumnDefinition, value: Any, lang: str) ->
     if kind == "string_list":
         return LIST_SEPARATOR[lang].join(str(item) for item in value)
     if kind == "table" and isinstance(spec, FieldDefinition):
-        return ROW_SEPARATOR.join(_row_display(spec, row, lang) for row in value)
+        return ROW_SEPARATOR[lang].join(_row_display(spec, row, lang) for row in value)
     return str(value)
 
 

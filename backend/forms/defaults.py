@@ -28,10 +28,14 @@ def _label(zh: str, en: str) -> dict[str, str]:
     return {"zh": zh, "en": en}
 
 
-def _option(value: str, zh: str, en: str, tag: str | None = None) -> dict[str, Any]:
+def _option(
+    value: str, zh: str, en: str, tag: str | None = None, *, exclusive: bool = False
+) -> dict[str, Any]:
     option: dict[str, Any] = {"value": value, "label": _label(zh, en)}
     if tag:
         option["tag"] = tag
+    if exclusive:
+        option["exclusive"] = True
     return option
 
 
@@ -102,7 +106,7 @@ PHARMACY: list[dict[str, Any]] = [
         "label": _label("竞品促销活动", "Competitor promotions"),
         "required": True,
         "options": [
-            _option("none", "没有", "None"),
+            _option("none", "没有", "None", exclusive=True),
             _option("buy_gift", "买赠", "Buy one, get a gift"),
             _option("price_cut", "直降/打折", "Price cut"),
             _option("bundle", "组合装/套餐", "Bundle pack"),

@@ -91,6 +91,8 @@ class Option(_Strict):
     label: LocalizedText
     # Chosen, it becomes a customer-profile tag on the visit's summary card.
     tag: Key | None = None
+    # Of a multi_choice field only: chosen, it excludes every other choice ("没有", "none").
+    exclusive: StrictBool = False
 
 
 class VisibleIf(_Strict):
@@ -225,6 +227,13 @@ def _type_properties_problems(
             )
         else:
             problems += _options_problems(at, field.options)
+            if kind != "multi_choice" or not isinstance(field, FieldDefinition):
+                # One answer is chosen anyway: "excludes the others" would mean nothing.
+                problems += [
+                    _not_applicable(f"{at}/options/{index}/exclusive", "exclusive", kind)
+                    for index, option in enumerate(field.options)
+                    if option.exclusive
+                ]
     elif field.options is not None:
         problems.append(_not_applicable(f"{at}/options", "options", kind))
     if kind in NUMBER_TYPES:

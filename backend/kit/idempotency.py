@@ -2,26 +2,47 @@
 
 A pure ASGI middleware. A key belongs to its caller (the access token's organization and user);
 it is bound to the method, the path (with its query) and the SHA-256 of the body it was first
-used with. The first request claims the key in its own short transaction, runs, and stores its
-response (under 1 MiB, status below 500); a 5xx, an exception or a transient refusal (401, 408,
-429) releases the claim so the client may retry. Then:
+used with (a multipart body by its parsed parts, see ``kit.body_fingerprint``). The first
+request claims the key in its own short transaction, runs, and stores its response (under 1 MiB,
+status below 500); a 5xx, an exception or a transient refusal (401, 408, 429) releases the claim
+so the client may retry. Then:
 
 - the same request again gets the stored status and body, with ``Idempotent-Replayed: true``;
 - the same key with another body, method or path gets ``422 idempotency_key_reused``;
 - the same key while the first request still runs gets ``409 conflict`` with ``Retry-After: 1``.
 
+A claim names its owner: this process's own database connection (``kit.process_owner``), which
+drops when the process dies. A retry that finds a claim whose owner backend is no longer in
+``pg_stat_activity`` takes it over at once and runs, so a request cut by a crash is neither lost
+nor blocked; the takeover locks the row first, so two retries cannot both win. A claim older
+than ``STALE_CLAIM`` is taken over whoever owns it: the fallback for owners whose end the
+database cannot see (a connection pooler between the app and PostgreSQL) or that hang.
+
 Requests without a valid bearer token pass through untouched (the endpoint answers 401), and so
 does the token endpoint itself.
 """
 
-import hashlib
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    and_,
+    case,
+    column,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +55,9 @@ from backend.auth.principal import Principal
 from backend.auth.tokens import read_access_token
 from backend.db import session_scope
 from backend.errors import problem_response
+from backend.kit.body_fingerprint import body_fingerprint
 from backend.kit.jobs import run_exclusive
+from backend.kit.process_owner import Owner, ProcessOwner
 from backend.kit.time import utc_now
 from backend.models.idempotency_key import IdempotencyKey
 
@@ -46,7 +69,8 @@ API_PREFIX = "/api/v1/"
 EXCLUDED_PATHS = frozenset({"/api/v1/auth/token"})
 
 TTL = timedelta(hours=24)
-# A claim this old whose request never finished belongs to a process that died: take it over.
+# A claim this old is taken over even if its owner looks alive: no request runs that long, and
+# behind a connection pooler the owner backend outlives the process that made the claim.
 STALE_CLAIM = timedelta(minutes=5)
 MAX_STORED_BODY = 1024 * 1024
 # Refusals that say nothing about the request itself: a retry may well succeed.
@@ -56,6 +80,13 @@ IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 
 _VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+
+_PG_STAT_ACTIVITY = table(
+    "pg_stat_activity",
+    column("pid", Integer),
+    column("backend_start", DateTime(timezone=True)),
+    schema="pg_catalog",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,16 +166,19 @@ class IdempotencyMiddleware:
         if body is None:  # the client went away
             return
 
+        content_types = _header_values(scope, b"content-type")
         request = _Request(
             principal=principal,
             key=key,
             method=scope["method"],
             path=_request_path(scope),
-            body_sha256=hashlib.sha256(body).digest(),
+            body_sha256=body_fingerprint(content_types[0] if content_types else None, body),
         )
         sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+        # None for an app built without one: its claims then wait out STALE_CLAIM after a crash.
+        process_owner: ProcessOwner | None = getattr(state, "process_owner", None)
         try:
-            claimed, existing = await _claim(sessionmaker, request)
+            claimed, existing = await _claim(sessionmaker, request, process_owner)
         except IntegrityError:
             # The token's user is gone: nothing to remember; the endpoint answers for itself.
             await self.app(scope, _replaying_receive(body, receive), send)
@@ -269,41 +303,24 @@ class _Existing:
 
 
 async def _claim(
-    sessionmaker: async_sessionmaker[AsyncSession], request: _Request
+    sessionmaker: async_sessionmaker[AsyncSession],
+    request: _Request,
+    process_owner: ProcessOwner | None,
 ) -> tuple[bool, _Existing | None]:
     """Claim the key (True), or return the row that holds it."""
+    owner = await process_owner.current() if process_owner is not None else None
     now = utc_now()
     for _ in range(3):
         async with session_scope(sessionmaker) as session:
-            # An expired key, or a claim whose process died, no longer holds the key.
+            # An expired key no longer holds anything: the key may be used afresh.
             await session.execute(
                 delete(IdempotencyKey).where(
-                    _row_filter(request),
-                    or_(
-                        IdempotencyKey.created_at < now - TTL,
-                        and_(
-                            IdempotencyKey.status == IN_PROGRESS,
-                            IdempotencyKey.created_at < now - STALE_CLAIM,
-                        ),
-                    ),
+                    _row_filter(request), IdempotencyKey.created_at < now - TTL
                 )
             )
-            inserted = await session.scalar(
-                insert(IdempotencyKey)
-                .values(
-                    org_id=request.principal.org_id,
-                    user_id=request.principal.user_id,
-                    key=request.key,
-                    method=request.method,
-                    path=request.path,
-                    body_sha256=request.body_sha256,
-                    status=IN_PROGRESS,
-                    created_at=now,
-                )
-                .on_conflict_do_nothing()
-                .returning(IdempotencyKey.key)
-            )
-            if inserted is not None:
+            if await _insert_claim(session, request, owner, now):
+                return True, None
+            if await _take_over_orphaned_claim(session, request, owner, now):
                 return True, None
             row = (
                 await session.execute(
@@ -322,6 +339,103 @@ async def _claim(
                 return False, _Existing(*row)
         # Released between our insert and our read: try to claim it again.
     raise RuntimeError("could not claim an idempotency key")
+
+
+def _owner_values(owner: Owner | None) -> dict[str, Any]:
+    """The owner a claim records: ours while its backend is there, else none.
+
+    Checked as the claim is written: a claim naming a backend already gone (a connection
+    pooler recycled it, or it was ended a moment ago) could be taken over from a live request
+    by any retry; with no owner it waits out ``STALE_CLAIM`` instead.
+    """
+    if owner is None:
+        return {"owner_pid": None, "owner_backend_start": None}
+    activity = _PG_STAT_ACTIVITY.c
+    present = exists().where(
+        activity.pid == owner.pid, activity.backend_start == owner.backend_start
+    )
+    return {
+        "owner_pid": case((present, owner.pid), else_=None),
+        "owner_backend_start": case((present, owner.backend_start), else_=None),
+    }
+
+
+async def _insert_claim(
+    session: AsyncSession, request: _Request, owner: Owner | None, now: datetime
+) -> bool:
+    inserted = await session.scalar(
+        insert(IdempotencyKey)
+        .values(
+            org_id=request.principal.org_id,
+            user_id=request.principal.user_id,
+            key=request.key,
+            method=request.method,
+            path=request.path,
+            body_sha256=request.body_sha256,
+            status=IN_PROGRESS,
+            created_at=now,
+            **_owner_values(owner),
+        )
+        .on_conflict_do_nothing()
+        .returning(IdempotencyKey.key)
+    )
+    return inserted is not None
+
+
+async def _take_over_orphaned_claim(
+    session: AsyncSession, request: _Request, owner: Owner | None, now: datetime
+) -> bool:
+    """Make the claim ours if the request that holds it can no longer finish.
+
+    The row is locked before its owner is looked up: of two retries racing for one orphaned
+    claim, the second waits here until the first commits, then finds the first's owner, alive.
+    (Checking in the UPDATE's WHERE alone is not enough: PostgreSQL may plan ``NOT EXISTS`` as
+    an anti-join, and its re-check of a row changed under it then reuses the first answer.)
+    """
+    if not await _lock_claim(session, request):
+        return False
+    # PostgreSQL reads pg_stat_activity once per transaction and keeps that reading: take a
+    # fresh one now that the row is ours, which has every owner that could have written it.
+    await session.execute(select(func.pg_stat_clear_snapshot()))
+    taken = await session.scalar(
+        update(IdempotencyKey)
+        .where(
+            _row_filter(request),
+            IdempotencyKey.status == IN_PROGRESS,
+            # Only the same request resumes the claim; another body is still a reused key.
+            IdempotencyKey.method == request.method,
+            IdempotencyKey.path == request.path,
+            IdempotencyKey.body_sha256 == request.body_sha256,
+            or_(_owner_gone(), IdempotencyKey.created_at < now - STALE_CLAIM),
+        )
+        .values(created_at=now, **_owner_values(owner))
+        .returning(IdempotencyKey.key)
+    )
+    return taken is not None
+
+
+async def _lock_claim(session: AsyncSession, request: _Request) -> bool:
+    locked = await session.scalar(
+        select(IdempotencyKey.key)
+        .where(_row_filter(request), IdempotencyKey.status == IN_PROGRESS)
+        .with_for_update()
+    )
+    return locked is not None
+
+
+def _owner_gone() -> ColumnElement[bool]:
+    """The claim's owner backend has ended: its process died or its connection dropped."""
+    activity = _PG_STAT_ACTIVITY.c
+    owner_alive = exists().where(
+        activity.pid == IdempotencyKey.owner_pid,
+        or_(
+            activity.backend_start == IdempotencyKey.owner_backend_start,
+            # Another role's session shows no start time (without pg_read_all_stats): a live
+            # backend with that pid may be the owner, so it counts as alive.
+            activity.backend_start.is_(None),
+        ),
+    )
+    return and_(IdempotencyKey.owner_pid.is_not(None), ~owner_alive)
 
 
 async def _store(
@@ -345,8 +459,8 @@ async def _store(
                 )
             )
     except Exception:
-        # The response itself succeeded: answer it; a retry will find the claim and wait for
-        # it to go stale rather than run twice.
+        # The response itself succeeded: answer it; a retry will find the claim (its owner
+        # alive) and wait for it to go stale rather than run twice.
         logger.exception("could not store an idempotent response")
 
 

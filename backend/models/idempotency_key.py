@@ -28,5 +28,9 @@ class IdempotencyKey(OrgScopedMixin, Base):
     response_status: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     response_content_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The database backend that holds the claim while the first request runs: when it is gone
+    # (its process died, its connection dropped) the claim is released at once.
+    owner_pid: Mapped[int | None] = mapped_column(nullable=True)
+    owner_backend_start: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)

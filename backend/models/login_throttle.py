@@ -7,7 +7,9 @@ from backend.kit.db_model import Base
 
 
 class LoginThrottle(Base):
-    """Failed password logins per username, known or not, so both answer alike."""
+    """Password attempts counted per key (backend/auth/throttle.py): a username, known or not,
+    so both answer alike, or a client address (``ip:...``; usernames cannot contain ``:``).
+    ``failures`` counts attempts not (yet) proven right, each counted before its check."""
 
     __tablename__ = "login_throttles"
 

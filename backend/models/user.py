@@ -36,3 +36,6 @@ class User(IdMixin, OrgScopedMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
     locale: Mapped[str] = mapped_column(String(8), nullable=False, default="zh-CN")
     is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
+    # Bumped by every change that must cut the user's power at once (role, deactivation,
+    # password): an access token carries the epoch it was issued under and is refused after.
+    access_epoch: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")

@@ -1,8 +1,9 @@
+import asyncpg
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from backend.errors import problem_response
+from backend.errors import database_unavailable_response
 
 router = APIRouter(tags=["ops"])
 
@@ -12,13 +13,22 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", operation_id="ops_readyz", summary="The database is reachable")
+@router.get(
+    "/readyz",
+    operation_id="ops_readyz",
+    summary="The database is reachable",
+    responses={503: {"description": "The database is unreachable (`database_unavailable`)"}},
+)
 async def readyz(request: Request) -> Response:
+    """`SELECT 1` through both pools (the ORM's and the hot paths' asyncpg pool)."""
+    pool: asyncpg.Pool = request.app.state.sql_pool
     try:
         async with request.app.state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+        async with pool.acquire() as sql_connection:
+            await sql_connection.fetchval("SELECT 1")
     except Exception:  # any failure to reach the database means not ready
-        return problem_response(503, "not_ready", "The database is not reachable.")
+        return database_unavailable_response()
     return Response('{"status":"ready"}', media_type="application/json")
 
 

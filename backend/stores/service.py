@@ -162,17 +162,33 @@ async def update_store(
     return store
 
 
+def shows_door_code(principal: Principal) -> bool:
+    """Whether the caller may read stores' door codes (``qr_url``): admins only.
+
+    The code is the proof that a phone stood at the door. Whoever reads it from the API (a rep at
+    home, a supervisor before an audit tour) could check in without scanning anything, so every
+    other role, and every answer other than the stores endpoints' own, goes without it.
+    """
+    return principal.is_admin
+
+
 async def to_read(
-    session: AsyncSession, settings: Settings, store: Store, distance_m: float | None = None
+    session: AsyncSession,
+    settings: Settings,
+    store: Store,
+    distance_m: float | None = None,
+    *,
+    door_code: bool = False,
 ) -> StoreRead:
-    """The API view of a store, with its signed ``qr_url``."""
-    org = await org_service.get_org(session, store.org_id)
+    """The API view of a store; with ``door_code`` (admins only) its signed ``qr_url``."""
+    org = await org_service.get_org(session, store.org_id) if door_code else None
     return _read(settings, org, store, distance_m)
 
 
 def _read(
-    settings: Settings, org: Organization, store: Store, distance_m: float | None
+    settings: Settings, org: Organization | None, store: Store, distance_m: float | None
 ) -> StoreRead:
+    """``org`` given: with the door code; ``None``: without."""
     return StoreRead(
         id=store.id,
         org_id=store.org_id,
@@ -184,7 +200,7 @@ def _read(
         geofence_radius_m=store.geofence_radius_m,
         customer_type=store.customer_type,
         team_id=store.team_id,
-        qr_url=qr.qr_url_for(settings, org, store),
+        qr_url=None if org is None else qr.qr_url_for(settings, org, store),
         created_at=store.created_at,
         updated_at=store.updated_at,
         distance_m=None if distance_m is None else round(distance_m, 1),
@@ -242,9 +258,14 @@ async def list_stores(
     org_id: uuid.UUID,
     filters: StoreFilters,
     page: PageParams,
+    *,
+    door_code: bool = False,
 ) -> tuple[list[StoreRead], str | None]:
-    """Stores of the org, by code; with ``near``, nearest first (cursor = (distance, id))."""
-    org = await org_service.get_org(session, org_id)
+    """Stores of the org, by code; with ``near``, nearest first (cursor = (distance, id)).
+
+    ``door_code`` (admins only, see ``shows_door_code``) adds each store's ``qr_url``.
+    """
+    org = await org_service.get_org(session, org_id) if door_code else None
     stmt = _filtered(org_id, filters)
     if filters.near is None:
         stores = await _list_by_code(session, stmt, page)

@@ -254,7 +254,7 @@ def display_value(value: Any) -> dict[str, str]:
         text = f"{value:g}"
         return {"zh": text, "en": text}
     if isinstance(value, Mapping):
-        zh = "，".join(f"{k}: {display_value(v)['zh']}" for k, v in value.items())
+        zh = "，".join(f"{k}：{display_value(v)['zh']}" for k, v in value.items())
         en = ", ".join(f"{k}: {display_value(v)['en']}" for k, v in value.items())
         return {"zh": zh, "en": en}
     if isinstance(value, list | tuple):

@@ -5,9 +5,11 @@ first, ``noindex``. Every value from the summary is HTML-escaped; image addresse
 too and only relative paths or http(s) URLs are used (anything else, e.g. ``javascript:``, is
 dropped). It shows what the PNG card shows, with every answer.
 
-The endpoint serving it should send ``Content-Type: text/html; charset=utf-8``, the
-:data:`CONTENT_SECURITY_POLICY` header, ``Referrer-Policy: no-referrer`` (the token is in the
-URL) and ``Cache-Control: private, no-store``.
+The endpoint serving it must send ``Content-Type: text/html; charset=utf-8``, the
+:data:`CONTENT_SECURITY_POLICY` as an HTTP header (the page carries no ``<meta>`` copy:
+browsers ignore ``frame-ancestors`` there and log an error), ``Referrer-Policy: no-referrer``
+(the token is in the URL) and ``Cache-Control: private, no-store``. Its icon is the app's own
+(:data:`ICON`, served with the PWA).
 """
 
 import html
@@ -15,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from backend.summaries.card import as_int, number_text
+
+ICON: Final = "/icons/icon-192.png"
 
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; "
@@ -29,12 +33,12 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "duration": "时长",
         "distance": "距门店",
         "meters": "{v} 米",
+        "due_line": "截止：{due}（按提交时计）",
+        "weight": "（−{w}）",
         "accuracy": "定位精度",
         "trust": "可信度",
         "flags": "风险提示",
         "next_action": "下一步",
-        "due": "截止",
-        "as_of": "按提交时计",
         "no_action": "未设置下一步",
         "photos": "现场照片",
         "pending": "待跟进",
@@ -52,12 +56,12 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "duration": "Duration",
         "distance": "Distance",
         "meters": "{v} m",
+        "due_line": "Due {due} (at submit)",
+        "weight": " (−{w})",
         "accuracy": "Accuracy",
         "trust": "Trust",
         "flags": "Flags",
         "next_action": "Next action",
-        "due": "Due",
-        "as_of": "at submit",
         "no_action": "No next action",
         "photos": "Photos",
         "pending": "Pending",
@@ -104,7 +108,7 @@ border-radius:8px;background:#eceef1;display:block}
 .pending h3{font-size:15px;margin:8px 0 2px}.pending p{margin:0;overflow-wrap:anywhere}
 .answers{margin:0}.answers div{display:grid;grid-template-columns:38% 1fr;gap:12px;
 padding:8px 0;border-top:1px solid #f0f1f3}.answers div:first-child{border-top:0}
-.answers dd{white-space:pre-wrap}
+.answers dd{white-space:pre-wrap}.answers div.long{grid-template-columns:1fr;gap:2px}
 footer{padding:20px;color:#949ba8;font-size:13px;border-top:1px solid #e5e7eb;
 display:flex;justify-content:space-between}footer b{color:#164e63}
 """.strip()
@@ -140,7 +144,7 @@ def render_summary_page(
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="robots" content="noindex, nofollow">\n'
         '<meta name="referrer" content="no-referrer">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_e(CONTENT_SECURITY_POLICY)}">\n'
+        f'<link rel="icon" type="image/png" sizes="192x192" href="{ICON}">\n'
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
         f"<body><main>{body}</main></body>\n</html>\n"
     )
@@ -156,6 +160,15 @@ def _map(value: object) -> Mapping[str, Any]:
 
 def _list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
+
+
+# What the rep typed at length reads as a paragraph under its label, not in a narrow column.
+_PARAGRAPH_TYPES: Final = frozenset({"textarea", "string_list", "table"})
+_PARAGRAPH_CHARS: Final = 40
+
+
+def _long(row: Mapping[str, Any], display: str) -> bool:
+    return row.get("type") in _PARAGRAPH_TYPES or len(display) > _PARAGRAPH_CHARS
 
 
 def safe_url(url: object) -> str | None:
@@ -233,7 +246,8 @@ class _Page:
         if not flags:
             return ""
         items = "".join(
-            f"<li>{_e(self._pick(f.get('detail')) or f.get('code'))} (−{_e(f.get('weight'))})</li>"
+            f"<li>{_e(self._pick(f.get('detail')) or f.get('code'))}"
+            f"{_e(self.t['weight'].format(w=f.get('weight')))}</li>"
             for f in flags
         )
         return self._section(self.t["flags"], f'<ul class="flags">{items}</ul>')
@@ -256,7 +270,7 @@ class _Page:
         note = str(action.get("note") or "").strip()
         inner = (
             f'<div class="action"><div class="row"><strong>{_e(title)}</strong>{pill_html}</div>'
-            f'<p class="muted">{_e(self.t["due"])} {_e(due)} ({_e(self.t["as_of"])})</p>'
+            f'<p class="muted">{_e(self.t["due_line"].format(due=due))}</p>'
             + (f"<p>{_e(note)}</p>" if note else "")
             + "</div>"
         )
@@ -302,11 +316,15 @@ class _Page:
         rows = [_map(r) for r in _list(self.s.get("answers"))]
         if not rows:
             return ""
-        inner = "".join(
-            f"<div><dt>{_e(self._pick(r.get('label')) or r.get('key'))}</dt>"
-            f"<dd>{_e(self._pick(r.get('display')) or '—')}</dd></div>"
-            for r in rows
-        )
+        items = []
+        for row in rows:
+            display = self._pick(row.get("display")) or "—"
+            attr = ' class="long"' if _long(row, display) else ""
+            items.append(
+                f"<div{attr}><dt>{_e(self._pick(row.get('label')) or row.get('key'))}</dt>"
+                f"<dd>{_e(display)}</dd></div>"
+            )
+        inner = "".join(items)
         return self._section(self.t["answers"], f'<dl class="answers">{inner}</dl>')
 
     def footer(self) -> str:

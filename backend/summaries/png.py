@@ -5,7 +5,14 @@ with the store's name, code, customer type and address; the rep, the local date 
 the duration and the distance from the store, next to the trust score as a coloured badge (green
 from 80, amber from 50, red below) and the flags raised; the key commitment (next action, due
 date and the countdown as it stood at submit); the photo thumbnails in a row; pending items;
-profile tags as chips; the first answers in form order; a "Doorstep" footer.
+profile tags as chips; every answer in form order; a "Doorstep" footer.
+
+Nothing the rep wrote is dropped: the next action's note and every answer wrap in full (a long
+text answer gets the card's whole width below its label) and the card grows to fit. Only past
+:data:`MAX_HEIGHT` is the card cut, at a line, and then it ends with where the full record is
+(the ``link`` given, e.g. the visit's summary in the app) before the footer.
+:func:`layout_summary` tells what a card would hold (every line of text, its height, whether it
+was cut) without drawing it.
 
 Glyphs come from ``font_path`` (face 0 of a .ttc), which must cover CJK, e.g.
 :func:`backend.kit.fonts.cjk_font_path`. CPU-bound: an endpoint runs
@@ -27,10 +34,16 @@ from backend.summaries.card import as_int, number_text
 WIDTH: Final = 1080
 MARGIN: Final = 56
 CONTENT: Final = WIDTH - 2 * MARGIN
-MAX_ANSWERS: Final = 8
 MAX_FLAGS: Final = 6
 MAX_TAGS: Final = 18
+# A card as tall as 5.5 phone screens still opens as one picture in a chat; past it, the link.
 MAX_HEIGHT: Final = 6000
+# Kept free at the bottom for the "full record" lines and the footer, whatever came before.
+_ENDING: Final = 300
+# An answer whose value needs more lines than this beside its label gets the full width.
+_SIDE_BY_SIDE_LINES: Final = 3
+# Answers typed by the rep: always below their label, at the full width.
+_FREE_TEXT: Final = frozenset({"textarea", "string_list", "table"})
 
 BACKGROUND: Final = (255, 255, 255)
 HEADER: Final = (22, 78, 99)
@@ -48,6 +61,7 @@ ACTION_EDGE: Final = (245, 200, 120)
 CHIP_BG: Final = (230, 240, 250)
 CHIP_INK: Final = (29, 78, 137)
 PLACEHOLDER: Final = (236, 238, 241)
+FOOTER: Final = (246, 247, 249)
 
 Color = tuple[int, int, int]
 Op = Callable[[Image.Image, ImageDraw.ImageDraw], None]
@@ -57,7 +71,6 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "trust": "可信度",
         "flags": "风险提示",
         "next_action": "下一步",
-        "due": "截止",
         "pending": "待跟进",
         "tags": "客户标签",
         "answers": "拜访记录",
@@ -66,7 +79,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "distance": "距门店 {d} 米",
         "accuracy": "定位精度 {a} 米",
         "generated": "提交于 {t}",
-        "as_of": "（按提交时计）",
+        "due_line": "截止：{due}（按提交时计）",
+        "weight": "（−{w}）",
+        "cut": "内容较长，完整内容见链接：",
+        "cut_no_link": "内容较长，完整内容见 Doorstep 中的这次拜访。",
         "storefront": "门头",
         "shelf": "货架",
         "conversation": "沟通",
@@ -76,7 +92,6 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "trust": "Trust",
         "flags": "Flags",
         "next_action": "Next action",
-        "due": "Due",
         "pending": "Pending",
         "tags": "Customer profile",
         "answers": "Visit notes",
@@ -85,7 +100,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "distance": "{d} m from the store",
         "accuracy": "accuracy {a} m",
         "generated": "Submitted {t}",
-        "as_of": "(at submit)",
+        "due_line": "Due {due} (at submit)",
+        "weight": " (−{w})",
+        "cut": "More than fits on the card; the full record:",
+        "cut_no_link": "More than fits on the card; see this visit in Doorstep.",
         "storefront": "Storefront",
         "shelf": "Shelf",
         "conversation": "Conversation",
@@ -107,13 +125,51 @@ def render_summary_png(
     font_path: Path,
     locale: str = "zh-CN",
     thumbnails: Mapping[str, bytes] | None = None,
+    link: str | None = None,
 ) -> bytes:
     """The card for a stored summary (see :mod:`backend.summaries.card`) as PNG bytes.
 
     ``thumbnails`` maps a photo kind to its thumbnail (JPEG/PNG/WebP bytes); kinds the summary
     lists without bytes get a grey placeholder, undecodable bytes too. Without ``thumbnails``
-    the photo row is left out.
+    the photo row is left out. ``link`` is where the full record is read, printed at the end
+    of a card too long for :data:`MAX_HEIGHT`.
     """
+    card = _laid_out(summary, font_path, locale, thumbnails, link)
+    image = card.layout.render()
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=False, compress_level=6)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class CardLayout:
+    """What a card holds: each line of text as drawn, top to bottom, and its height."""
+
+    lines: list[str]
+    height: int
+    cut: bool  # content was left out for MAX_HEIGHT (the card ends with the link)
+
+
+def layout_summary(
+    summary: Mapping[str, Any],
+    *,
+    font_path: Path,
+    locale: str = "zh-CN",
+    thumbnails: Mapping[str, bytes] | None = None,
+    link: str | None = None,
+) -> CardLayout:
+    """The card :func:`render_summary_png` would draw, without drawing it."""
+    card = _laid_out(summary, font_path, locale, thumbnails, link)
+    return CardLayout(list(card.lines), card.layout.height, card.cut)
+
+
+def _laid_out(
+    summary: Mapping[str, Any],
+    font_path: Path,
+    locale: str,
+    thumbnails: Mapping[str, bytes] | None,
+    link: str | None,
+) -> "_Card":
     card = _Card(_Fonts(font_path), lang_of(locale), summary)
     card.header()
     card.meta_and_trust()
@@ -124,11 +180,9 @@ def render_summary_png(
     card.pending()
     card.tags()
     card.answers()
+    card.ending(link)
     card.footer()
-    image = card.layout.render()
-    out = io.BytesIO()
-    image.save(out, "PNG", optimize=False, compress_level=6)
-    return out.getvalue()
+    return card
 
 
 # --- fonts and text ------------------------------------------------------------------------------
@@ -235,9 +289,12 @@ class _Layout:
     def add(self, op: Op) -> None:
         self.ops.append(op)
 
+    @property
+    def height(self) -> int:
+        return max(1, min(self.y, MAX_HEIGHT))
+
     def render(self) -> Image.Image:
-        height = max(1, min(self.y, MAX_HEIGHT))
-        image = Image.new("RGB", (WIDTH, height), BACKGROUND)
+        image = Image.new("RGB", (WIDTH, self.height), BACKGROUND)
         draw = ImageDraw.Draw(image)
         for op in self.ops:
             op(image, draw)
@@ -251,6 +308,10 @@ class _Card:
         self.t = _TEXTS[lang]
         self.s = summary
         self.layout = _Layout()
+        self.lines: list[str] = []  # every line of text drawn, in order
+        # Content stops here so the ending and the footer always fit under MAX_HEIGHT.
+        self.limit = MAX_HEIGHT - _ENDING
+        self.cut = False
 
     # small helpers
 
@@ -272,10 +333,28 @@ class _Card:
         bold: bool = False,
         advance: bool = True,
     ) -> int:
-        """Wrapped text at (x, current y); returns the height used."""
+        """Wrapped text at (x, current y); returns the height used.
+
+        Lines that would pass the content limit are left out (the last kept one ends in an
+        ellipsis) and the card is marked cut: nothing more is drawn but its ending.
+        """
+        if self.cut:
+            return 0
         font = self.font(size)
         lines = wrap(text, font, width, max_lines)
         top, step = self.layout.y, _line_height(size)
+        room = max(0, (self.limit - top) // step)
+        if len(lines) > room:
+            lines = lines[:room]
+            if lines:
+                last = lines[-1]
+                while last and font.getlength(last + _ELLIPSIS) > width:
+                    last = last[:-1]
+                lines[-1] = last + _ELLIPSIS
+            self.cut = True
+        if not lines:
+            return 0
+        self.lines.extend(lines)
         stroke = 1 if bold else 0
 
         def op(_: Image.Image, draw: ImageDraw.ImageDraw) -> None:
@@ -303,12 +382,22 @@ class _Card:
         self.layout.add(lambda _, d: d.line((MARGIN, y, WIDTH - MARGIN, y), fill=RULE, width=width))
         self.layout.y += width
 
-    def _section(self, title: str) -> None:
+    def _fits(self, height: int) -> bool:
+        """Whether ``height`` more pixels fit above the content limit; if not, the card is cut."""
+        if not self.cut and self.layout.y + height > self.limit:
+            self.cut = True
+        return not self.cut
+
+    def _section(self, title: str, first: int = 0) -> bool:
+        """A section's rule and title, if they and ``first`` pixels of its content still fit."""
+        if not self._fits(28 + 2 + 24 + _line_height(26) + 8 + first):
+            return False
         self._gap(28)
         self._rule()
         self._gap(24)
         self._text(MARGIN, title, 26, MUTED, bold=True)
         self._gap(8)
+        return True
 
     # sections
 
@@ -379,16 +468,18 @@ class _Card:
 
     def flags(self) -> None:
         flags = list((self.s.get("trust") or {}).get("flags") or [])
-        if not flags:
+        if not flags or not self._section(self.t["flags"]):
             return
-        self._section(self.t["flags"])
         for flag in flags[:MAX_FLAGS]:
-            text = f"{self._pick(flag.get('detail')) or flag.get('code')}  (−{flag.get('weight')})"
+            detail = self._pick(flag.get("detail")) or str(flag.get("code") or "")
+            text = detail + self.t["weight"].format(w=flag.get("weight"))
             self._bullet(text, FLAG_INK, 28, max_lines=2)
         if len(flags) > MAX_FLAGS:
             self._text(MARGIN + 28, self.t["more"].format(n=len(flags) - MAX_FLAGS), 26, MUTED)
 
     def _bullet(self, text: str, color: Color, size: int, *, max_lines: int) -> None:
+        if not self._fits(_line_height(size)):
+            return
         y = self.layout.y + round(_line_height(size) / 2)
         self.layout.add(lambda _, d: d.ellipse((MARGIN + 2, y - 5, MARGIN + 12, y + 5), fill=color))
         self._text(MARGIN + 28, text, size, color, width=CONTENT - 28, max_lines=max_lines)
@@ -396,7 +487,8 @@ class _Card:
 
     def next_action(self) -> None:
         action = self.s.get("next_action")
-        self._section(self.t["next_action"])
+        if not self._section(self.t["next_action"], 2 * 28 + 2 * _line_height(40)):
+            return
         if not isinstance(action, Mapping):
             self._text(MARGIN, self.t["no_action"], 30, MUTED)
             return
@@ -439,12 +531,12 @@ class _Card:
 
             self.layout.add(pill)
         self._gap(6)
-        due = f"{self.t['due']} {action.get('due_local') or action.get('due_at') or ''}"
-        self._text(MARGIN + pad, f"{due}  {self.t['as_of']}", 28, MUTED, width=inner)
+        due = str(action.get("due_local") or action.get("due_at") or "")
+        self._text(MARGIN + pad, self.t["due_line"].format(due=due), 28, MUTED, width=inner)
         note = str(action.get("note") or "").strip()
         if note:
             self._gap(8)
-            self._text(MARGIN + pad, note, 30, INK, width=inner, max_lines=4)
+            self._text(MARGIN + pad, note, 30, INK, width=inner)
         self._gap(pad)
         bottom = self.layout.y
         self.layout.ops.insert(
@@ -463,12 +555,11 @@ class _Card:
         kinds = [k for k in _PHOTO_ORDER if k in listed or k in thumbnails]
         kinds += [k for k in thumbnails if k not in kinds]
         kinds = kinds[:3]
-        if not kinds:
-            return
-        self._section(self.t["photos"])
         gap = 16
         cell_w = (CONTENT - 2 * gap) // 3
         cell_h = cell_w * 3 // 4
+        if not kinds or not self._section(self.t["photos"], cell_h + 12 + _line_height(26)):
+            return
         top = self.layout.y
         caption_font = self.font(26)
         for i, kind in enumerate(kinds):
@@ -495,9 +586,8 @@ class _Card:
 
     def pending(self) -> None:
         groups = [g for g in (self.s.get("pending") or []) if g.get("items")]
-        if not groups:
+        if not groups or not self._section(self.t["pending"]):
             return
-        self._section(self.t["pending"])
         sep = "、" if self.lang == "zh" else ", "
         for group in groups[:4]:
             self._text(MARGIN, self._pick(group.get("label")), 28, INK, bold=True)
@@ -508,18 +598,21 @@ class _Card:
 
     def tags(self) -> None:
         tags = list(self.s.get("profile_tags") or [])[:MAX_TAGS]
-        if not tags:
-            return
-        self._section(self.t["tags"])
         font = self.font(28)
         height, pad_x, gap = 52, 22, 14
+        if not tags or not self._section(self.t["tags"], height):
+            return
         x, y = MARGIN, self.layout.y
         for tag in tags:
             text = self._pick(tag.get("label")) or str(tag.get("tag") or "")
             text = wrap(text, font, CONTENT - 2 * pad_x, 1)[0]
             w = round(font.getlength(text)) + 2 * pad_x
             if x > MARGIN and x + w > WIDTH - MARGIN:
+                if y + 2 * height + gap > self.limit:
+                    self.cut = True
+                    break
                 x, y = MARGIN, y + height + gap
+            self.lines.append(text)
 
             def chip(
                 _: Image.Image, d: ImageDraw.ImageDraw, x: int = x, y: int = y, text: str = text
@@ -534,40 +627,52 @@ class _Card:
 
     def answers(self) -> None:
         rows = list(self.s.get("answers") or [])
-        if not rows:
+        if not rows or not self._section(self.t["answers"], _line_height(28)):
             return
-        self._section(self.t["answers"])
         label_w = 330
         value_x = MARGIN + label_w + 24
         value_w = WIDTH - MARGIN - value_x
-        for index, row in enumerate(rows[:MAX_ANSWERS]):
+        value_font = self.font(28)
+        for index, row in enumerate(rows):
+            if self.cut or not self._fits(24 + _line_height(28)):
+                break
             if index:
                 self._gap(12)
                 self._rule(1)
                 self._gap(11)
+            label = self._pick(row.get("label"))
+            value = self._pick(row.get("display")) or "—"
+            stacked = (
+                str(row.get("type")) in _FREE_TEXT
+                or len(wrap(value, value_font, value_w)) > _SIDE_BY_SIDE_LINES
+            )
+            if stacked:
+                # What the rep typed reads best as a paragraph: label above, full width below.
+                self._text(MARGIN, label, 28, MUTED)
+                self._gap(4)
+                self._text(MARGIN, value, 28, INK)
+                continue
             top = self.layout.y
             used_label = self._text(
-                MARGIN,
-                self._pick(row.get("label")),
-                28,
-                MUTED,
-                width=label_w,
-                max_lines=2,
-                advance=False,
+                MARGIN, label, 28, MUTED, width=label_w, max_lines=2, advance=False
             )
-            used_value = self._text(
-                value_x,
-                self._pick(row.get("display")) or "—",
-                28,
-                INK,
-                width=value_w,
-                max_lines=3,
-                advance=False,
-            )
+            used_value = self._text(value_x, value, 28, INK, width=value_w, advance=False)
             self.layout.y = top + max(used_label, used_value)
-        if len(rows) > MAX_ANSWERS:
-            self._gap(12)
-            self._text(MARGIN, self.t["more"].format(n=len(rows) - MAX_ANSWERS), 26, MUTED)
+
+    def ending(self, link: str | None) -> None:
+        """Where the full record is, when the card had to leave something out."""
+        if not self.cut:
+            return
+        self.cut = False  # the reserved space below the limit is this ending's
+        self.limit = MAX_HEIGHT - 36 - 96
+        self._gap(28)
+        self._rule()
+        self._gap(20)
+        self._text(MARGIN, self.t["cut"] if link else self.t["cut_no_link"], 28, INK, bold=True)
+        if link:
+            self._gap(4)
+            self._text(MARGIN, link, 26, CHIP_INK, max_lines=2)
+        self.cut = True
 
     def footer(self) -> None:
         self._gap(36)
@@ -578,7 +683,7 @@ class _Card:
         stamp = self.t["generated"].format(t=local.get("checked_out") or "")
 
         def op(_: Image.Image, d: ImageDraw.ImageDraw) -> None:
-            d.rectangle((0, top, WIDTH, top + band_h), fill=(246, 247, 249))
+            d.rectangle((0, top, WIDTH, top + band_h), fill=FOOTER)
             d.line((0, top, WIDTH, top), fill=RULE, width=2)
             mid = top + band_h // 2
             d.text(

@@ -70,9 +70,13 @@ async def summary_png(
         for kind, photo in view.photos.items()
     }
     font = cjk_font_path(settings)
+    # A card too long for one picture ends with this: the visit's summary in the app.
+    link = f"{settings.public_base}/visit/{view.visit.id}/summary"
 
     def render() -> bytes:
-        return png.render_summary_png(summary, font_path=font, locale=locale, thumbnails=thumbnails)
+        return png.render_summary_png(
+            summary, font_path=font, locale=locale, thumbnails=thumbnails, link=link
+        )
 
     return await anyio.to_thread.run_sync(render)
 

@@ -29,4 +29,6 @@ async def store_timeline(
     store = await store_service.get_store(session, principal.org_id, store_id)
     since = utc_now() - timedelta(days=days)
     visits = await visit_service.visits_at_store(session, principal, store.id, since, MAX_VISITS)
-    return Timeline(await store_service.to_read(session, settings, store), since, visits)
+    # Never the door code, whoever asks: the timeline is read by every role (and third parties).
+    view = await store_service.to_read(session, settings, store, door_code=False)
+    return Timeline(view, since, visits)

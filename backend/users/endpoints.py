@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, status
 from backend.auth.dependencies import Admin, AnyUser
 from backend.kit.deps import SessionDep
 from backend.kit.pagination import Page, PageParams, page_params
+from backend.kit.time import utc_now
 from backend.models.user import Role
 from backend.users import service
 from backend.users.schemas import Me, UserCreate, UserRead, UserUpdate
@@ -51,4 +52,5 @@ async def get_user(session: SessionDep, principal: Admin, user_id: uuid.UUID) ->
 async def update_user(
     session: SessionDep, principal: Admin, user_id: uuid.UUID, body: UserUpdate
 ) -> UserRead:
-    return UserRead.model_validate(await service.update_user(session, principal, user_id, body))
+    user = await service.update_user(session, principal, user_id, body, utc_now())
+    return UserRead.model_validate(user)

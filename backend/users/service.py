@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,18 +74,28 @@ async def list_users(
 
 
 async def update_user(
-    session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: UserUpdate
+    session: AsyncSession,
+    principal: Principal,
+    user_id: uuid.UUID,
+    data: UserUpdate,
+    now: datetime,
 ) -> User:
     user = await get_user(session, principal.org_id, user_id)
+    cuts_power = _cuts_power(user, data)
     changes = data.model_dump(exclude_unset=True, exclude={"password"})
     for field, value in changes.items():
         if value is not None:
             setattr(user, field, value)
     if data.password is not None:
         user.password_hash = await hash_password(data.password)
+    if cuts_power:
+        # Every access token issued before now stops working on its next request.
+        user.access_epoch += 1
     if data.password is not None or data.is_active is False:
         await auth_service.revoke_user_tokens(session, user.org_id, user.id)
     await session.flush()
+    if data.is_active is False:
+        await _close_open_visit(session, user, principal.user_id, now)
     await events.record(
         session,
         org_id=user.org_id,
@@ -95,6 +106,29 @@ async def update_user(
         payload={"fields": sorted(data.model_fields_set)},
     )
     return user
+
+
+def _cuts_power(user: User, data: UserUpdate) -> bool:
+    """A change after which the user's existing tokens must no longer speak for them."""
+    return (
+        (data.role is not None and data.role != user.role)
+        or (data.is_active is False and user.is_active)
+        or data.password is not None
+    )
+
+
+DEACTIVATED_REASON = "auto: the user was deactivated"
+
+
+async def _close_open_visit(
+    session: AsyncSession, user: User, actor_id: uuid.UUID, now: datetime
+) -> None:
+    # Imported here: visits read users (rep names), so users cannot import visits at load time.
+    from backend.visits import service as visit_service
+
+    await visit_service.abandon_open_visit_of(
+        session, user.org_id, user.id, DEACTIVATED_REASON, actor_id, now
+    )
 
 
 async def users_by_id(

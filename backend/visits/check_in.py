@@ -10,18 +10,20 @@ session, which the first-time check-in never opens.
 
 import hashlib
 import json
+import struct
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from backend.auth.principal import Principal
+from backend.auth.exceptions import AccessChanged
+from backend.auth.principal import Principal, UserAccess, is_current
 from backend.config import Settings
 from backend.db import SqlConnection
-from backend.errors import Forbidden, Unauthorized
+from backend.errors import Forbidden
 from backend.forms import service as form_service
 from backend.forms.definitions import FormVersion
 from backend.kit.time import utc_now
@@ -31,19 +33,27 @@ from backend.models.visit import Visit, VisitStatus
 from backend.stores import service as store_service
 from backend.stores.qr import QrToken
 from backend.visits import rules
-from backend.visits.exceptions import OutsideGeofence, VisitAlreadyOpen, VisitIdConflict
+from backend.visits.exceptions import (
+    OpenVisitStore,
+    OutsideGeofence,
+    VisitAlreadyOpen,
+    VisitIdConflict,
+)
 from backend.visits.schemas import CheckInRequest
 from backend.visits.service import VisitView
 
 CHECKED_IN_EVENT = "visit.checked_in"
 
 # $1 visit id, $2 org, $3 rep, $4 the check-in's fingerprint. `replay` is NULL when the id is
-# new, true for the same check-in again, false for another body or another rep's visit.
+# new, true for the same check-in again, false for another check-in or another rep's visit.
+# `open_visit` is the rep's open visit as text [visit id, store id, store name] (the partial
+# unique index finds it; its store by primary key), or NULL.
 _REPLAY = """
     (SELECT v.org_id = $2 AND v.rep_id = $3 AND v.check_in_fingerprint = $4
        FROM visits v WHERE v.id = $1) AS replay,
-    (SELECT v.id FROM visits v
-      WHERE v.org_id = $2 AND v.rep_id = $3 AND v.status = 'open') AS open_visit_id
+    (SELECT ARRAY[v.id::text, o.id::text, o.name] FROM visits v
+       JOIN stores o ON o.org_id = v.org_id AND o.id = v.store_id
+      WHERE v.org_id = $2 AND v.rep_id = $3 AND v.status = 'open') AS open_visit
 """
 
 REPLAY_SQL = f"SELECT {_REPLAY}"
@@ -54,7 +64,7 @@ REPLAY_SQL = f"SELECT {_REPLAY}"
 CONTEXT_SQL = f"""
 SELECT
     {_REPLAY},
-    u.username, u.display_name,
+    u.username, u.display_name, u.role, u.is_active, u.access_epoch,
     s.id AS store_id, s.code, s.name, s.address, s.lat, s.lng, s.geofence_radius_m,
     s.customer_type, s.qr_version,
     o.signing_secret, o.signing_key_version,
@@ -105,9 +115,41 @@ SELECT count(*) FROM visit
 """
 
 
-def fingerprint(data: CheckInRequest) -> bytes:
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).digest()
+# What the rep did at the door (DESIGN §4, §6), and so what tells a replay from another
+# check-in with the same id: the id, the door code scanned, the position fix and when it was
+# captured. Not ``device_time``, the phone's clock when this attempt was sent (a retry after
+# hours offline sends a fresh one), and not ``queued_offline`` (a check-in whose first answer
+# was lost is re-sent from the outbox marked queued). docs/trust.md, "Replays".
+_FINGERPRINT_DOMAIN = b"doorstep-check-in-v2\x00"
+_POSITION = struct.Struct(">dddq")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def fingerprint(data: CheckInRequest, token: QrToken | None) -> bytes:
+    """SHA-256 of what the rep did; ``token`` is ``store_service.scanned_token(data.qr)``, so
+    the bare token and the whole scanned URL are the same code."""
+    position = data.position
+    code = (
+        b"t" + token.signed_part + token.mac
+        if token is not None
+        else b"r" + data.qr.encode("utf-8", "surrogatepass")  # no token in it: never a visit
+    )
+    captured_us = (position.captured_at - _EPOCH) // _MICROSECOND
+    return hashlib.sha256(
+        b"".join(
+            (
+                _FINGERPRINT_DOMAIN,
+                data.id.bytes,
+                len(code).to_bytes(4, "big"),
+                code,
+                # + 0.0 makes -0.0 and 0.0 one value, as the stored column has them.
+                _POSITION.pack(
+                    position.lat + 0.0, position.lng + 0.0, position.accuracy_m + 0.0, captured_us
+                ),
+            )
+        )
+    ).digest()
 
 
 @dataclass(frozen=True)
@@ -126,12 +168,12 @@ async def check_in(
     """
     if principal.role != Role.rep:
         raise Forbidden("Only reps check in to visits.")
-    digest = fingerprint(data)
     token = store_service.scanned_token(data.qr)
+    digest = fingerprint(data, token)
     server_received_at = utc_now()
     timing = rules.check_in_time(data.position.captured_at, data.device_time, server_received_at)
     row = await _context(connection, settings, principal, data.id, digest, token, timing)
-    replay = _replay_or_refuse(data.id, row)
+    replay = await _replay_or_refuse(connection, principal, data, token, row)
     if replay is not None:
         return replay
 
@@ -146,7 +188,7 @@ async def check_in(
         raced = await connection.fetchrow(
             REPLAY_SQL, data.id, principal.org_id, principal.user_id, digest
         )
-        replay = _replay_or_refuse(data.id, raced)
+        replay = await _replay_or_refuse(connection, principal, data, token, raced)
         if replay is not None:
             return replay
         raise VisitAlreadyOpen(data.id)  # the other open visit was closed meanwhile
@@ -182,8 +224,12 @@ async def _context(
         day_start,
         day_end,
     )
-    if row is None:
-        raise Unauthorized("The access token's user no longer exists.")
+    # The per-request access check (backend.auth.dependencies.get_principal), folded into
+    # this read: the route takes the token's word only up to here.
+    if row is None or not is_current(
+        principal, UserAccess(Role(row["role"]), row["is_active"], row["access_epoch"])
+    ):
+        raise AccessChanged()
     return row
 
 
@@ -261,17 +307,62 @@ def _new_visit(
     )
 
 
-def _replay_or_refuse(visit_id: uuid.UUID, row: asyncpg.Record | None) -> Replay | None:
+async def _replay_or_refuse(
+    connection: SqlConnection,
+    principal: Principal,
+    data: CheckInRequest,
+    token: QrToken | None,
+    row: asyncpg.Record | None,
+) -> Replay | None:
     """A replayed check-in; 409 for a reused id or another open visit; else None."""
     if row is None:
         return None
     if row["replay"] is not None:
-        if not row["replay"]:
+        if not row["replay"] and not await _same_as_stored(connection, principal, data, token):
             raise VisitIdConflict()
-        return Replay(visit_id)
-    if row["open_visit_id"] is not None:
-        raise VisitAlreadyOpen(row["open_visit_id"])
+        return Replay(data.id)
+    open_visit = row["open_visit"]
+    if open_visit is not None:
+        visit_id, store_id, store_name = open_visit
+        raise VisitAlreadyOpen(uuid.UUID(visit_id), OpenVisitStore(uuid.UUID(store_id), store_name))
     return None
+
+
+# The locked columns that hold what the rep did (``fingerprint`` covers the same facts).
+SAME_AS_STORED_SQL = """
+SELECT v.store_id = $4 AND v.check_in_lat = $5 AND v.check_in_lng = $6
+       AND v.check_in_accuracy_m = $7 AND v.captured_at = $8
+  FROM visits v WHERE v.id = $1 AND v.org_id = $2 AND v.rep_id = $3
+"""
+
+
+async def _same_as_stored(
+    connection: SqlConnection, principal: Principal, data: CheckInRequest, token: QrToken | None
+) -> bool:
+    """Whether the rep's own visit with this id locked the same store, position and capture
+    time, when the fingerprints differ (the rare path, one more read).
+
+    This recognises the check-ins recorded before the fingerprint left out the send-time
+    clock (theirs covered the whole body, ``device_time`` included), and a retry that carries
+    another code of the same store: the same tap at the same door either way. It only ever
+    answers with the rep's own stored visit, never makes or changes one.
+    """
+    if token is None:
+        return False
+    position = data.position
+    return bool(
+        await connection.fetchval(
+            SAME_AS_STORED_SQL,
+            data.id,
+            principal.org_id,
+            principal.user_id,
+            token.store_id,
+            position.lat,
+            position.lng,
+            position.accuracy_m,
+            position.captured_at,
+        )
+    )
 
 
 def _store_and_org(

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.actions import service as action_service
-from backend.actions.schemas import NextActionInput
+from backend.actions.schemas import NextActionInput, NextActionRead
 from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.errors import Conflict
@@ -25,13 +25,20 @@ from backend.visits.service import EDITABLE, VisitView
 async def put_answers(
     session: AsyncSession, principal: Principal, visit_id: uuid.UUID, answers: object
 ) -> VisitView:
-    """Replace the visit's answers, validated against the form version the visit pinned."""
+    """Replace the visit's answers, validated against the form version the visit pinned.
+
+    The same answers again (an outbox retry whose first answer was lost) change nothing: the
+    answers keep the time they were first saved, and no second event is written.
+    """
     visit = await _editable_visit(session, principal, visit_id)
     form = await visit_service.pinned_form(session, visit)
     if form is None:
         # Only visits recorded before visit forms existed have none pinned.
         raise Conflict("This visit has no form to answer.")
-    visit.answers = form_service.validate_answers(form, answers)
+    validated = form_service.validate_answers(form, answers)
+    if visit.answers is not None and visit.answers == validated:
+        return await visit_service.get_visit(session, principal, visit.id)
+    visit.answers = validated
     visit.answers_updated_at = utc_now()
     await session.flush()
     await _event(session, principal, visit, "visit.answers_saved", {"version": form.version})
@@ -44,7 +51,8 @@ async def put_next_action(
     principal: Principal,
     visit_id: uuid.UUID,
     data: NextActionInput,
-) -> tuple[NextAction, bool]:
+) -> tuple[NextActionRead, bool]:
+    """Set the visit's next action; returns its read (with its store) and whether it changed."""
     visit = await _editable_visit(session, principal, visit_id)
     ref = action_service.VisitRef(
         id=visit.id,
@@ -53,7 +61,10 @@ async def put_next_action(
         store_id=visit.store_id,
         checked_in_at=visit.checked_in_at,
     )
-    return await action_service.set_for_visit(session, settings, principal.user_id, ref, data)
+    action, changed = await action_service.set_for_visit(
+        session, settings, principal.user_id, ref, data
+    )
+    return await action_service.read(session, action), changed
 
 
 async def submit(

@@ -4,8 +4,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
 from backend.actions.schemas import NextActionInput, NextActionRead
-from backend.actions.service import action_read
-from backend.auth.dependencies import AnyUser, Manager, SettingsDep
+from backend.auth.dependencies import AnyUser, Manager, SettingsDep, TokenPrincipal
 from backend.db import session_scope
 from backend.kit.deps import SessionDep, SessionMakerDep, SqlConnectionDep, StorageDep
 from backend.kit.pagination import Page, PageParams, page_params
@@ -42,7 +41,7 @@ async def check_in(
     connection: SqlConnectionDep,
     sessions: SessionMakerDep,
     settings: SettingsDep,
-    principal: AnyUser,
+    principal: TokenPrincipal,  # the check-in's own read checks that it is still current
     body: CheckInRequest,
     response: Response,
 ) -> VisitRead:
@@ -188,7 +187,7 @@ async def put_next_action(
 ) -> NextActionRead:
     action, changed = await completion.put_next_action(session, settings, principal, visit_id, body)
     response.status_code = status.HTTP_201_CREATED if changed else status.HTTP_200_OK
-    return action_read(action)
+    return action
 
 
 @router.post("/{visit_id}/submit", operation_id="visits_submit", response_model=VisitRead)

@@ -1,4 +1,5 @@
 import uuid
+from dataclasses import dataclass
 
 from backend.errors import AppError, Conflict
 from backend.visits.rules import Geofence
@@ -18,13 +19,26 @@ class OutsideGeofence(AppError):
         )
 
 
+@dataclass(frozen=True)
+class OpenVisitStore:
+    """The store of the visit a ``visit_already_open`` refusal names."""
+
+    id: uuid.UUID
+    name: str
+
+
 class VisitAlreadyOpen(AppError):
+    """409 with the open visit's ``visit_id`` and its ``store: {id, name}`` (null when unknown),
+    so the app can say where that visit is and offer to continue it."""
+
     status, code = 409, "visit_already_open"
 
-    def __init__(self, visit_id: uuid.UUID) -> None:
+    def __init__(self, visit_id: uuid.UUID, store: OpenVisitStore | None = None) -> None:
+        where = f" at {store.name}" if store is not None else ""
         super().__init__(
-            "You already have an open visit; submit or abandon it first.",
+            f"You already have an open visit{where}; submit or abandon it first.",
             visit_id=str(visit_id),
+            store={"id": str(store.id), "name": store.name} if store is not None else None,
         )
 
 

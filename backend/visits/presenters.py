@@ -2,7 +2,7 @@
 
 import uuid
 
-from backend.actions.service import action_read
+from backend.actions.service import action_read, store_ref
 from backend.forms.definitions import FormVersion
 from backend.kit.time import utc_now
 from backend.models import Photo
@@ -62,7 +62,9 @@ def visit_read(view: VisitView) -> VisitRead:
         trust=Trust.model_validate({"score": visit.trust_score, "flags": visit.flags}),
         form=_form(view),
         answers=visit.answers,
-        next_action=action_read(view.next_action) if view.next_action else None,
+        next_action=(
+            action_read(view.next_action, store_ref(view.store)) if view.next_action else None
+        ),
         submitted_at=visit.submitted_at,
         submit_count=visit.submit_count,
         reviews=[ReviewRead.model_validate(r) for r in view.reviews],

@@ -140,21 +140,50 @@ async def abandon(
         if visit.status == VisitStatus.abandoned and visit.abandon_reason == reason:
             return await _view(session, visit)  # a replay
         raise VisitNotOpen(visit.status)
+    await _abandon(session, visit, reason, principal.user_id, "rep", utc_now())
+    return await _view(session, visit)
+
+
+async def abandon_open_visit_of(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    rep_id: uuid.UUID,
+    reason: str,
+    actor_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    """Close the rep's open visit, if any, for a reason not of their making (deactivation)."""
+    visit = await session.scalar(
+        select(Visit)
+        .where(Visit.org_id == org_id, Visit.rep_id == rep_id, Visit.status == VisitStatus.open)
+        .with_for_update()
+    )
+    if visit is not None:
+        await _abandon(session, visit, reason, actor_id, "admin", now)
+
+
+async def _abandon(
+    session: AsyncSession,
+    visit: Visit,
+    reason: str,
+    actor_id: uuid.UUID,
+    by: str,
+    now: datetime,
+) -> None:
     visit.status = VisitStatus.abandoned
-    visit.abandoned_at = utc_now()
+    visit.abandoned_at = now
     visit.abandon_reason = reason
     await session.flush()
-    await action_service.drop_for_visit(session, visit.org_id, visit.id, principal.user_id)
+    await action_service.drop_for_visit(session, visit.org_id, visit.id, actor_id)
     await events.record(
         session,
         org_id=visit.org_id,
         type="visit.abandoned",
         subject_type="visit",
         subject_id=visit.id,
-        actor_id=principal.user_id,
-        payload={"reason": reason, "by": "rep"},
+        actor_id=actor_id,
+        payload={"reason": reason, "by": by},
     )
-    return await _view(session, visit)
 
 
 async def abandon_stale_visits(

@@ -20,10 +20,11 @@ export { SignedOut };
 
 const TIMEOUT_MS = 30_000;
 
-/** api('GET', '/api/v1/me') → parsed JSON. body: object (JSON), FormData or URLSearchParams. */
-export async function api(method, path, body, { retried = false, timeout = TIMEOUT_MS } = {}) {
+/** api('GET', '/api/v1/me') → parsed JSON. body: object (JSON), FormData or URLSearchParams.
+ * `headers`: extra request headers (the outbox's Idempotency-Key). */
+export async function api(method, path, body, { retried = false, timeout = TIMEOUT_MS, headers: extra = {} } = {}) {
   const token = await accessToken({ force: retried });
-  const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+  const headers = { ...extra, Authorization: `Bearer ${token}`, Accept: 'application/json' };
   let payload = body;
   if (body !== undefined && !(body instanceof FormData) && !(body instanceof URLSearchParams)) {
     headers['Content-Type'] = 'application/json';
@@ -35,7 +36,7 @@ export async function api(method, path, body, { retried = false, timeout = TIMEO
   } catch (error) {
     throw new ApiError(0, { detail: error.message, code: 'network' });
   }
-  if (response.status === 401 && !retried) return api(method, path, body, { retried: true, timeout });
+  if (response.status === 401 && !retried) return api(method, path, body, { retried: true, timeout, headers: extra });
   if (response.status === 401) throw new SignedOut();
   const type = response.headers.get('content-type') || '';
   const data = type.includes('json') ? await response.json().catch(() => null) : null;

@@ -1,6 +1,8 @@
 // Tokens: kept in localStorage so a closed app stays signed in. The access token is short-lived;
 // the refresh token rotates on every use (the newest must be kept: reusing a spent one revokes the
 // whole family) and lives 30 days idle, so a rep back after days offline is refreshed silently.
+import { clearAll } from './db.js';
+
 const KEY = 'doorstep.auth';
 const EARLY_MS = 60_000; // refresh a minute before expiry, so a request never races the clock
 
@@ -51,7 +53,23 @@ export async function login(username, password) {
   return save(body, { username, user_id: previous?.username === username ? previous.user_id : null });
 }
 
+/** Drop the tokens only (a spent refresh token): the outbox waits for the next sign-in. */
 export function logout() { localStorage.removeItem(KEY); }
+
+// What survives a sign-out: the language, a preference of the phone rather than of the user.
+const KEPT_KEYS = new Set(['doorstep.lang']);
+
+/** Sign out on purpose: tokens, IndexedDB (outbox, drafts, reference data), the app's own
+ * storage keys and any Cache Storage of API data. The service worker's shell cache stays, so the
+ * login still opens offline. */
+export async function signOut() {
+  logout();
+  for (const key of Object.keys(localStorage)) if (key.startsWith('doorstep.') && !KEPT_KEYS.has(key)) localStorage.removeItem(key);
+  sessionStorage.clear();
+  await clearAll();
+  const names = (await globalThis.caches?.keys?.()) || [];
+  await Promise.all(names.filter((name) => !name.startsWith('doorstep-shell-')).map((name) => caches.delete(name)));
+}
 
 let refreshing = null;
 

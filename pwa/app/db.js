@@ -57,7 +57,8 @@ export async function kvGet(key, fallback = null) {
 }
 export const kvSet = (key, value) => put('kv', { key, value, saved_at: Date.now() });
 
-/** Wipe everything (sign-out of a different user); the outbox is kept unless `all`. */
-export async function clearCaches() {
-  await transact('kv', 'readwrite', (s) => req(s.kv.clear()));
+/** Sign-out: every store emptied — the outbox, the visit drafts and the cached reference data. */
+export async function clearAll() {
+  const names = ['outbox', 'visits', 'kv'];
+  await transact(names, 'readwrite', (s) => Promise.all(names.map((name) => req(s[name].clear()))));
 }

@@ -57,6 +57,9 @@ export function validate(fields, answers) {
     if (Array.isArray(value)) {
       const max = field.max_items || (field.type === 'multi_choice' ? (field.options || []).length : DEFAULT_MAX_ITEMS);
       if (value.length > max) { errors[field.key] = t('err_too_many', { max }); continue; }
+      const alone = field.type === 'multi_choice' && value.length > 1
+        && (field.options || []).find((o) => o.exclusive && value.includes(o.value));
+      if (alone) { errors[field.key] = t('err_exclusive', { option: pick(alone.label) }); continue; }
       if (field.type === 'string_list') {
         const bad = value.map((item) => checkScalar(field, item)).find(Boolean);
         if (bad) errors[field.key] = bad;
@@ -172,17 +175,30 @@ export function renderForm(container, form, initial, { onChange = () => {}, disa
     let control;
     if (field.type === 'multi_choice') {
       const chosen = new Set(values[field.key] || []);
+      const boxes = [];
       control = h('fieldset', { 'aria-describedby': described },
         h('legend', {}, label),
         help,
-        (field.options || []).map((o) => h('label', { class: 'inline' },
-          h('input', {
+        (field.options || []).map((o) => {
+          const box = h('input', {
             type: 'checkbox', value: o.value, checked: chosen.has(o.value), disabled,
+            dataset: o.exclusive ? { exclusive: 'true' } : {},
             onchange: (e) => {
-              if (e.target.checked) chosen.add(o.value); else chosen.delete(o.value);
+              if (e.target.checked) {
+                // An exclusive option ("没有") stands alone: ticking it clears the others,
+                // ticking another clears it (DESIGN §5; the server refuses the mix).
+                for (const other of field.options || []) {
+                  if (other.value !== o.value && (o.exclusive || other.exclusive)) chosen.delete(other.value);
+                }
+                chosen.add(o.value);
+              } else chosen.delete(o.value);
+              for (const each of boxes) each.checked = chosen.has(each.value);
               changed(field.key, (field.options || []).map((x) => x.value).filter((v) => chosen.has(v)));
             },
-          }), pick(o.label))));
+          });
+          boxes.push(box);
+          return h('label', { class: 'inline' }, box, pick(o.label));
+        }));
     } else if (field.type === 'choice' && (field.options || []).length <= RADIO_LIMIT) {
       control = h('fieldset', { 'aria-describedby': described },
         h('legend', {}, label),

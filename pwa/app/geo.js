@@ -24,7 +24,10 @@ export function watchBestFix(onFix, onError) {
     const fix = {
       lat: pos.coords.latitude, lng: pos.coords.longitude,
       accuracy_m: Math.max(0, pos.coords.accuracy || 0),
-      captured_at: new Date(pos.timestamp || Date.now()).toISOString(),
+      // The page's clock, the one that stamps device_time: the server corrects captured_at by
+      // (its time - device_time), which needs both from one clock. pos.timestamp may come from
+      // another (GNSS time on some phones, the real clock under a test's fake one).
+      captured_at: new Date().toISOString(),
     };
     const stale = best && Date.now() - Date.parse(best.captured_at) > FRESH_MS;
     if (!best || stale || fix.accuracy_m <= best.accuracy_m) best = fix;

@@ -10,7 +10,11 @@
 //   the server's problem, blocks the rest of its visit, and is shown to the rep, who fixes the
 //   cause (a new photo or answer replaces it), retries it, or discards it explicitly.
 // - Nothing is deleted before a 2xx. Client-generated ids make every replay idempotent on the
-//   server, so an item sent twice (answer lost on the way back) is harmless.
+//   server, so an item sent twice (answer lost on the way back) is harmless; a write that has no
+//   id of its own (a reschedule) carries an Idempotency-Key made when it was queued.
+// - A body's `device_time` is the phone's clock when each attempt is sent, never when the write
+//   was captured: the server takes (its receive time - device_time) as the phone's clock error,
+//   so a time frozen at capture would count the hours spent offline as a wrong clock.
 import { transact, req, getAll, put, del } from './db.js';
 import { api, ApiError, SignedOut } from './api.js';
 import { session } from './auth.js';
@@ -39,12 +43,22 @@ export async function itemsFor(visitId) {
   return (await items()).filter((item) => item.visit_id === visitId);
 }
 
+// Writes only a rep makes (DESIGN §1): a supervisor's or an admin's tap must never leave an item
+// in their outbox that the server can only refuse ("没有权限").
+const REP_ONLY = new Set(['check_in', 'photo', 'answers', 'next_action', 'submit', 'abandon', 'complete_action', 'reschedule_action']);
+
+export class NotForRole extends Error {
+  constructor(kind) { super(`not for this role: ${kind}`); this.name = 'NotForRole'; }
+}
+
 /**
  * Queue a write. `replaces`: a key (e.g. "photo:shelf", "answers"); a queued item of the same
  * visit and key that is not on its way right now is superseded (a new photo replaces the one
  * still waiting, a fix replaces the item that needed attention). Throws storage errors (quota!).
  */
 export async function enqueue(item) {
+  const role = session()?.role;
+  if (role && role !== 'rep' && REP_ONLY.has(item.kind)) throw new NotForRole(item.kind);
   const record = {
     ...item,
     user_id: session()?.user_id || null,
@@ -99,20 +113,30 @@ function backoff(attempts) {
   return delay * (0.8 + Math.random() * 0.4);
 }
 
+/** The body as this attempt sends it: `device_time` is the phone's clock now (see the top). */
+function stampedForSending(body) {
+  if (!body || typeof body !== 'object' || !('device_time' in body)) return body;
+  return { ...body, device_time: new Date().toISOString() };
+}
+
 function request(item) {
   const visit = `/api/v1/visits/${item.visit_id}`;
+  const action = `/api/v1/next-actions/${item.action_id}`;
+  const once = item.idempotency_key ? { headers: { 'Idempotency-Key': item.idempotency_key } } : {};
+  const body = stampedForSending(item.body);
   switch (item.kind) {
-    case 'check_in': return api('POST', '/api/v1/visits', item.body);
+    case 'check_in': return api('POST', '/api/v1/visits', body);
     case 'photo': {
       const form = new FormData();
       form.append('file', item.blob, `${item.photo_kind}.jpg`);
       return api('PUT', `${visit}/photos/${item.photo_kind}`, form, { timeout: 120_000 });
     }
-    case 'answers': return api('PUT', `${visit}/answers`, item.body);
-    case 'next_action': return api('PUT', `${visit}/next-action`, item.body);
+    case 'answers': return api('PUT', `${visit}/answers`, body);
+    case 'next_action': return api('PUT', `${visit}/next-action`, body);
     case 'submit': return api('POST', `${visit}/submit`);
-    case 'abandon': return api('POST', `${visit}/abandon`, item.body);
-    case 'complete_action': return api('POST', `/api/v1/next-actions/${item.action_id}/complete`, item.body);
+    case 'abandon': return api('POST', `${visit}/abandon`, body);
+    case 'complete_action': return api('POST', `${action}/complete`, body, once);
+    case 'reschedule_action': return api('POST', `${action}/reschedule`, body, once);
     default: throw new ApiError(400, { code: 'unknown_item', detail: item.kind });
   }
 }

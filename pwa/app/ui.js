@@ -52,6 +52,23 @@ export function banner(id, message, { error = false, action = null } = {}) {
 
 export function removeBanner(id) { document.getElementById(`banner-${id}`)?.remove(); }
 
+/**
+ * A modal question → Promise<boolean> (true: confirmed). For what cannot be undone, so the rep
+ * reads it once more: abandoning a visit, signing out with writes still waiting.
+ */
+export function confirmDialog({ title, body = [], confirm, cancel = t('cancel'), danger = false }) {
+  return new Promise((resolve) => {
+    const dialog = h('dialog', { class: 'dialog', id: 'confirm-dialog', 'aria-labelledby': 'confirm-title' },
+      h('h2', { id: 'confirm-title' }, title), [body].flat().map((line) => h('p', {}, line)),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', id: 'confirm-yes', class: danger ? 'danger grow' : 'primary grow', onclick: () => dialog.close('yes') }, confirm),
+        h('button', { type: 'button', id: 'confirm-no', class: 'grow', onclick: () => dialog.close('no') }, cancel)));
+    dialog.addEventListener('close', () => { dialog.remove(); resolve(dialog.returnValue === 'yes'); });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
 /** Storage errors (quota above all) are shown, never swallowed. */
 export function showStorageError(error) {
   const quota = error && (error.name === 'QuotaExceededError' || /quota/i.test(String(error.message)));

@@ -34,8 +34,11 @@ export async function checkIn({ token, position }) {
   const id = crypto.randomUUID();
   const now = new Date().toISOString();
   const body = {
+    // What the rep did is fixed here: the code, the position and its captured_at (the phone's
+    // clock at the fix). device_time is re-stamped by the outbox on every attempt (the phone's
+    // clock when it is sent), so the server's correction captured_at + (received - device_time)
+    // holds after any time offline; the server's replay check ignores it.
     id, qr: token, position, device_time: now,
-    // Fixed when captured, never changed on replay: the same id must carry the same body.
     queued_offline: !navigator.onLine,
   };
   const value = {

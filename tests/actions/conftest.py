@@ -110,12 +110,15 @@ class Desk:
         return action
 
     async def _submitted(self, visit: service.VisitRef) -> None:
+        await self.mark_submitted(visit.id)
+
+    async def mark_submitted(self, visit_id: uuid.UUID) -> None:
         # A rep has one open visit at a time; the submit flow is the visits module's business,
         # so the visit is marked submitted directly to let the same rep start another one.
         async with session_scope(self.sessionmaker) as session:
             await session.execute(
                 update(Visit)
-                .where(Visit.id == visit.id)
+                .where(Visit.id == visit_id)
                 .values(status=VisitStatus.submitted, submitted_at=utc_now())
             )
 

@@ -31,6 +31,44 @@ async def test_read_carries_the_countdown_inputs(desk: Desk) -> None:
     assert body["type"] == "send_sample" and body["note"] == "带 3 盒样品"
 
 
+async def test_every_action_names_its_store(desk: Desk) -> None:
+    """The rep's Today lists actions of visits older than the ten most recent it keeps: each
+    action carries its store (never the store's door code)."""
+    expected: dict[str, dict[str, str]] = {}
+    for index in range(12):
+        store = await desk.field.store(name=f"第 {index + 1} 号药店")
+        checked_in = await desk.field.check_in(desk.field.check_in_body(store))
+        assert checked_in.status_code == 201, checked_in.text
+        visit = checked_in.json()
+        body = {
+            "id": str(uuid.uuid4()),
+            "type": "quote",
+            "due_at": iso(utc_now() + timedelta(days=1, hours=index)),
+            "note": "",
+        }
+        put = await desk.client.put(
+            f"/api/v1/visits/{visit['id']}/next-action", json=body, headers=desk.org.rep.headers
+        )
+        assert put.status_code == 201, put.text
+        ref = {"id": store["id"], "code": store["code"], "name": store["name"]}
+        assert put.json()["store"] == ref
+        expected[body["id"]] = ref
+        await desk.mark_submitted(uuid.UUID(visit["id"]))
+    listed = await desk.get(BASE, desk.org.rep, limit=50)
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert {item["id"] for item in items} == set(expected)
+    assert all(item["store"] == expected[item["id"]] for item in items)
+    oldest = next(iter(expected))
+    one = (await desk.get(f"{BASE}/{oldest}", desk.org.rep)).json()
+    assert one["store"] == expected[oldest]
+    visit_id = one["visit_id"]
+    visit = await desk.get(f"/api/v1/visits/{visit_id}", desk.org.rep)
+    assert visit.json()["next_action"]["store"] == expected[oldest]
+    done = await desk.post(f"{BASE}/{oldest}/complete", desk.org.rep, {"note": "已报价"})
+    assert done.status_code == 200 and done.json()["store"] == expected[oldest]
+
+
 async def test_list_is_sorted_by_due_time_and_paginates(desk: Desk) -> None:
     dues = [timedelta(days=3), timedelta(days=1), timedelta(days=2)]
     ids = [(await desk.action(due_in=d)).id for d in dues]

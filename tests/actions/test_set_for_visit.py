@@ -8,7 +8,7 @@ from backend.actions import service
 from backend.actions.exceptions import ActionDueOutOfRange, ActionIdConflict
 from backend.db import session_scope
 from backend.kit.time import utc_now
-from backend.models import Event, NextAction, NextActionType
+from backend.models import Event, NextAction, NextActionType, Store
 from tests.actions.conftest import Desk
 
 
@@ -108,11 +108,15 @@ async def test_for_visits_and_action_read(desk: Desk) -> None:
     async with session_scope(desk.sessionmaker) as session:
         found = await service.for_visits(session, visit.org_id, [visit.id, uuid.uuid4()])
         foreign = await service.for_visits(session, uuid.uuid4(), [visit.id])
+        store = await session.get_one(Store, visit.store_id)
     assert list(found) == [visit.id] and foreign == {}
-    read = service.action_read(found[visit.id])
+    read = service.action_read(found[visit.id], service.store_ref(store))
     assert read.id == action.id and read.visit_id == visit.id
+    assert read.store.id == visit.store_id and read.store.name == store.name
     assert read.status == "open" and read.overdue is False and read.reschedule_count == 0
-    late = service.action_read(found[visit.id], now=action.due_at + timedelta(seconds=1))
+    late = service.action_read(
+        found[visit.id], service.store_ref(store), now=action.due_at + timedelta(seconds=1)
+    )
     assert late.overdue is True
 
 

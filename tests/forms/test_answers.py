@@ -340,3 +340,24 @@ def test_the_cache_is_bounded() -> None:
     assert cache.builds == 4
     cache.get(forms[2])  # still there
     assert cache.builds == 4
+
+
+def test_an_exclusive_option_is_chosen_alone() -> None:
+    none = {"value": "none", "label": {"zh": "没有", "en": "None"}, "exclusive": True}
+    f = form(
+        field("promos", "multi_choice", options=[none, *options("buy_gift", "price_cut")]),
+        field("channels", "multi_choice", options=options("web", "store")),
+    )
+    assert validate_answers(f, {"promos": ["none"]}) == {"promos": ["none"]}
+    assert validate_answers(f, {"promos": ["none", "none"]}) == {"promos": ["none"]}
+    assert validate_answers(f, {"promos": ["buy_gift", "price_cut"]}) == {
+        "promos": ["buy_gift", "price_cut"]
+    }
+    assert problems(f, {"promos": ["buy_gift", "none"]}) == [
+        ("/answers/promos", "exclusive_option")
+    ]
+    # Reported with the form's other problems, at once; fields without one are unaffected.
+    assert problems(f, {"promos": ["none", "price_cut"], "channels": ["web", "nope"]}) == [
+        ("/answers/promos", "exclusive_option"),
+        ("/answers/channels/1", "not_an_option"),
+    ]

@@ -128,7 +128,7 @@ def test_supermarket_follow_up_fields() -> None:
     ]
     answers = validate_answers(form, FILLED_IN["supermarket"])
     rows = {r["key"]: r["display"] for r in answer_rows(form, answers)}
-    assert rows["facings"]["zh"] == "650ml 原味 × 6; 330ml 柠檬味 × 4; 1.5L 家庭装 × 0"
+    assert rows["facings"]["zh"] == "650ml 原味 × 6；330ml 柠檬味 × 4；1.5L 家庭装 × 0"
     assert [p["key"] for p in pending_items(form, answers)] == [
         "out_of_stock_skus",
         "price_tag_issues",
@@ -141,3 +141,19 @@ def test_clinic_budget_follow_up() -> None:
     assert problems(form, answers) == [("/answers/budget_amount", "hidden")]
     tags = [t["tag"] for t in profile_tags(form, validate_answers(form, FILLED_IN["clinic"]))]
     assert tags == ["switch_opportunity", "hot_lead"]
+
+
+@pytest.mark.parametrize("key", [t.key for t in DEFAULT_CUSTOMER_TYPES])
+def test_none_options_exclude_every_other_choice(key: str) -> None:
+    for spec in default_form(key).fields:
+        for option in spec.options or ():
+            if option.value == "none" or option.label.zh in ("没有", "无"):
+                assert spec.type == "multi_choice" and option.exclusive, (key, spec.key)
+
+
+def test_pharmacy_promotions_refuse_none_with_a_promotion() -> None:
+    answers = {**FILLED_IN["pharmacy"], "competitor_promotions": ["buy_gift", "none"]}
+    del answers["competitor_promotion_details"]
+    assert ("/answers/competitor_promotions", "exclusive_option") in problems(
+        version_of("pharmacy"), answers
+    )

@@ -205,3 +205,24 @@ def test_every_problem_is_reported_at_once() -> None:
         )
         == 4
     )
+
+
+def test_exclusive_is_for_multi_choice_options_only() -> None:
+    none = {"value": "none", "label": label("没有"), "exclusive": True}
+    assert rule_errors(field("promos", "multi_choice", options=[none, *options("buy_gift")])) == []
+    table_column = {
+        "key": "kind",
+        "type": "choice",
+        "label": label("kind"),
+        "options": [*options("a"), none],
+    }
+    assert rule_errors(
+        field("one", "choice", options=[*options("a"), none]),
+        field("rows", "table", columns=[table_column]),
+    ) == [
+        ("/fields/0/options/1/exclusive", "not_applicable"),
+        ("/fields/1/columns/0/options/1/exclusive", "not_applicable"),
+    ]
+    assert parse_errors(
+        field("promos", "multi_choice", options=[{**none, "exclusive": "yes"}])
+    ) == [("/fields/0/options/0/exclusive", "bool_type")]

@@ -70,7 +70,7 @@ def test_answer_rows_in_form_order_with_bilingual_display() -> None:
     assert display["share"] == {"zh": "35", "en": "35"}
     assert display["oos"] == {"zh": "布洛芬、维C", "en": "布洛芬, 维C"}
     assert display["facings"] == {
-        "zh": "SKU-1 × 3; SKU-2 × 5 × 是",
+        "zh": "SKU-1 × 3；SKU-2 × 5 × 是",
         "en": "SKU-1 × 3; SKU-2 × 5 × Yes",
     }
     assert rows[0] == {

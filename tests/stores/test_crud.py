@@ -17,9 +17,13 @@ async def test_create_get_patch(client: httpx.AsyncClient, world: World, stores:
     assert store["qr_url"].startswith("https://doorstep.test/q/")
     assert store["created_at"].endswith("Z")
 
-    got = await client.get(f"/api/v1/stores/{store['id']}", headers=org.rep.headers)
+    got = await client.get(f"/api/v1/stores/{store['id']}", headers=org.admin.headers)
     assert got.status_code == 200
     assert got.json() == store
+    for actor in (org.rep, org.supervisor):  # the door code is for admins only
+        seen = await client.get(f"/api/v1/stores/{store['id']}", headers=actor.headers)
+        assert seen.status_code == 200
+        assert seen.json() == {**store, "qr_url": None}
 
     team = await stores.team(org)
     patched = await client.patch(
@@ -69,7 +73,8 @@ async def test_other_org_is_404_and_roles(
     )
     assert rep_create.status_code == 403
     assert (await client.get(f"{url}/qr.png", headers=org_a.rep.headers)).status_code == 403
-    assert (await client.get(f"{url}/qr.png", headers=org_a.supervisor.headers)).status_code == 200
+    assert (await client.get(f"{url}/qr.png", headers=org_a.supervisor.headers)).status_code == 403
+    assert (await client.get(f"{url}/qr.png", headers=org_a.admin.headers)).status_code == 200
     assert (await client.get(url)).status_code == 401
 
 

@@ -20,7 +20,7 @@ async def _import(
 
 
 async def _all(client: httpx.AsyncClient, org: Org) -> dict[str, dict[str, Any]]:
-    response = await client.get("/api/v1/stores", params={"limit": 200}, headers=org.rep.headers)
+    response = await client.get("/api/v1/stores", params={"limit": 200}, headers=org.admin.headers)
     return {s["code"]: s for s in response.json()["items"]}
 
 

@@ -52,7 +52,7 @@ async def test_qr_png_and_svg(client: httpx.AsyncClient, world: World, stores: S
     pixels = image.convert("L")
     assert all(pixels.getpixel((x, 5)) == 255 for x in range(image.width))
 
-    svg = await client.get(f"/api/v1/stores/{store['id']}/qr.svg", headers=org.supervisor.headers)
+    svg = await client.get(f"/api/v1/stores/{store['id']}/qr.svg", headers=org.admin.headers)
     assert svg.status_code == 200
     assert svg.headers["content-type"].startswith("image/svg+xml")
     assert svg.headers["cache-control"] == "no-store"
@@ -65,7 +65,7 @@ async def test_poster_pdf_shows_chinese_name(
     org = await world.org()
     store = await stores.create(org, name=NAME, address=ADDRESS, code="SH-POSTER-1")
     response = await client.get(
-        f"/api/v1/stores/{store['id']}/poster.pdf", headers=org.supervisor.headers
+        f"/api/v1/stores/{store['id']}/poster.pdf", headers=org.admin.headers
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
@@ -124,10 +124,11 @@ async def test_batch_posters(
             "/api/v1/stores/posters.pdf", json=body, headers=org.admin.headers
         )
         assert response.status_code == 422
-    rep = await client.post(
-        "/api/v1/stores/posters.pdf", json={"store_ids": ids}, headers=org.rep.headers
-    )
-    assert rep.status_code == 403
+    for actor in (org.rep, org.supervisor):  # posters carry the door code: admins only
+        denied = await client.post(
+            "/api/v1/stores/posters.pdf", json={"store_ids": ids}, headers=actor.headers
+        )
+        assert denied.status_code == 403
 
 
 def test_font_lookup(settings: Settings, tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ async def test_rotate_invalidates_old_code(
     assert new != old
     await _refuses(sessionmaker, settings, org.id, old)
     assert str((await _verify(sessionmaker, settings, org.id, new)).id) == store["id"]
-    got = await client.get(f"/api/v1/stores/{store['id']}", headers=org.rep.headers)
+    got = await client.get(f"/api/v1/stores/{store['id']}", headers=org.admin.headers)
     assert got.json()["qr_url"] == new
     as_rep = await client.post(f"/api/v1/stores/{store['id']}/qr/rotate", headers=org.rep.headers)
     assert as_rep.status_code == 403

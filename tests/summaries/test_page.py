@@ -31,7 +31,16 @@ def test_page_is_self_contained_and_localised() -> None:
     ):
         assert text in page
     assert "<script" not in page.lower()
-    assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
+    # No external resource: the one link is the app's own icon (a favicon that resolves).
+    assert re.findall(r"<link[^>]*>", page) == [
+        '<link rel="icon" type="image/png" sizes="192x192" href="/icons/icon-192.png">'
+    ]
+    assert "@import" not in page and "url(" not in page
+    # The CSP goes in the HTTP header only: browsers ignore frame-ancestors in a <meta>.
+    assert "Content-Security-Policy" not in page
+    # Chinese text uses full-width punctuation; metres read 米 in Chinese and m in English.
+    assert "截止：2024-05-03 14:30（按提交时计）" in page
+    assert "（−40）" in page and "35 米" in page and " m<" not in page
     srcs = re.findall(r'src="([^"]*)"', page)
     assert srcs == [PHOTOS["storefront"], PHOTOS["shelf"], PHOTOS["conversation"]]
     english = render_summary_page(summary, locale="en", photo_urls={})
@@ -39,6 +48,8 @@ def test_page_is_self_contained_and_localised() -> None:
         '<html lang="en">' in english and "Send sample" in english and "due in 2 d 4 h" in english
     )
     assert "<img" not in english
+    assert "Due 2024-05-03 14:30 (at submit)" in english and "35 m<" in english
+    assert "米" not in english.split("<h1>")[1].split("</header>")[1]  # past the store's name
 
 
 def test_every_value_is_escaped() -> None:

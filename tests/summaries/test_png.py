@@ -11,9 +11,10 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from backend.summaries.card import SummaryAnswer, build_summary
+from backend.summaries.card import SummaryAnswer, SummaryNextAction, build_summary
 from backend.summaries.png import (
     AMBER,
+    FOOTER,
     GREEN,
     HEADER,
     MARGIN,
@@ -21,10 +22,11 @@ from backend.summaries.png import (
     PLACEHOLDER,
     RED,
     WIDTH,
+    layout_summary,
     render_summary_png,
     wrap,
 )
-from tests.summaries.samples import jpeg, sample_input
+from tests.summaries.samples import DUE, jpeg, sample_input
 
 
 def pixels(png: bytes) -> NDArray[np.uint8]:
@@ -169,7 +171,8 @@ def test_english_and_minimal_and_huge_cards(font_path: Path) -> None:
         )
     )
     image = pixels(render_summary_png(huge, font_path=font_path))
-    assert image.shape[1] == WIDTH and image.shape[0] < 4000  # long content is capped, not endless
+    assert image.shape[1] == WIDTH and image.shape[0] <= MAX_HEIGHT  # capped, not endless
+    assert np.all(image[-40:, 4] == np.array(FOOTER, dtype=np.uint8))  # and the footer is there
 
 
 @pytest.mark.parametrize(
@@ -198,3 +201,83 @@ def test_wrap_cjk_and_long_words(font_path: Path) -> None:
     assert len(word) > 1 and "".join(word) == "x" * 500
     capped = wrap("字" * 500, font, 200, max_lines=2)
     assert len(capped) == 2 and capped[-1].endswith("…")
+
+
+# About 620 characters: what a rep types after a long talk with the store manager.
+LONG_NOTE = (
+    "店长反馈本月感冒药销量比上月下降约两成，主要原因是对面新开的连锁药店在做买二送一活动，"
+    "并且店员推荐提成更高。店长希望我们下周三之前送两盒新品样品，同时提供一份阶梯报价，"
+    "如果首批订货超过五十盒，希望能给到额外百分之五的返利。另外，收银台旁的陈列位下个月到期，"
+    "需要尽快确认续签，否则会被竞品占用。店员小王对我们的产品卖点还不熟悉，建议安排一次"
+    "二十分钟的店内培训，时间最好在下午两点到四点之间客流较少的时候。"
+) * 3
+
+
+def _long_summary(note: str | None) -> dict[str, Any]:
+    base = sample_input()
+    answers = [
+        SummaryAnswer(
+            f"q{i}",
+            {"zh": f"第{i}题", "en": f"Q{i}"},
+            "text",
+            f"第{i}题的回答：货架第{i}层陈列整齐",
+            {"zh": f"第{i}题的回答：货架第{i}层陈列整齐", "en": f"answer {i}"},
+        )
+        for i in range(12)
+    ]
+    answers.append(
+        SummaryAnswer(
+            "notes",
+            {"zh": "其他情况", "en": "Other notes"},
+            "textarea",
+            LONG_NOTE[:400],
+            {"zh": LONG_NOTE[:400], "en": LONG_NOTE[:400]},
+        )
+    )
+    action = SummaryNextAction("send_sample", DUE, note)
+    return build_summary(replace(base, answers=answers, next_action=action))
+
+
+def test_a_long_note_and_many_answers_are_all_on_the_card(font_path: Path) -> None:
+    """Nothing the rep wrote is dropped: the note and every answer are wrapped in full and the
+    card grows to hold them (the card used to keep 4 lines of the note and 8 answers)."""
+    summary = _long_summary(LONG_NOTE)
+    layout = layout_summary(summary, font_path=font_path)
+    text = "".join(layout.lines)
+    assert LONG_NOTE in text
+    for row in summary["answers"]:
+        assert row["display"]["zh"] in text, row["key"]
+    assert not layout.cut and not any("另有" in line for line in layout.lines)
+
+    with_note = pixels(render_summary_png(summary, font_path=font_path))
+    without = pixels(render_summary_png(_long_summary(None), font_path=font_path))
+    assert with_note.shape[0] == layout.height <= MAX_HEIGHT
+    note_lines = len(wrap(LONG_NOTE, ImageFont.truetype(str(font_path), 30, index=0), 912))
+    assert note_lines > 20
+    # every line of the note adds its height (30 px text, 1.42 line spacing)
+    assert with_note.shape[0] - without.shape[0] >= note_lines * 42
+    english = layout_summary(summary, font_path=font_path, locale="en")
+    assert LONG_NOTE in "".join(english.lines) and not english.cut
+
+
+def test_a_card_too_long_for_one_picture_ends_with_the_link(font_path: Path) -> None:
+    base = sample_input()
+    summary = build_summary(
+        replace(
+            base,
+            answers=[
+                SummaryAnswer(f"k{i}", {"zh": f"问题{i}", "en": "q"}, "textarea", LONG_NOTE)
+                for i in range(12)
+            ],
+        )
+    )
+    link = "https://doorstep.example.com/visit/0b1e6a4e/summary"
+    layout = layout_summary(summary, font_path=font_path, link=link)
+    assert layout.cut and layout.height <= MAX_HEIGHT
+    assert layout.lines[-2:] == ["内容较长，完整内容见链接：", link]
+    assert LONG_NOTE in "".join(layout.lines)  # the first answers are there in full
+    image = pixels(render_summary_png(summary, font_path=font_path, link=link))
+    assert image.shape[0] == layout.height
+    assert np.all(image[-40:, 4] == np.array(FOOTER, dtype=np.uint8))
+    plain = layout_summary(summary, font_path=font_path)
+    assert plain.lines[-1] == "内容较长，完整内容见 Doorstep 中的这次拜访。"

@@ -1,4 +1,6 @@
 import asyncio
+import hashlib
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -12,7 +14,7 @@ from backend.db import session_scope
 from backend.kit.time import utc_now
 from backend.models import Event, Visit
 from tests.conftest import World
-from tests.visits.conftest import STORE_LAT, Field, north
+from tests.visits.conftest import STORE_LAT, Field, iso, north
 
 
 def flag_codes(visit: dict[str, Any]) -> set[str]:
@@ -137,10 +139,14 @@ async def test_fifty_km_in_ten_minutes_is_impossible_travel(field: Field) -> Non
 async def test_one_open_visit_per_rep(field: Field) -> None:
     store = await field.store()
     first = await field.check_in(field.check_in_body(store))
-    second = await field.check_in(field.check_in_body(store))
+    elsewhere = await field.store(name="老百姓大药房（学院路店）")
+    second = await field.check_in(field.check_in_body(elsewhere))
     assert second.status_code == 409
     assert second.json()["code"] == "visit_already_open"
     assert second.json()["visit_id"] == first.json()["id"]
+    # The refusal says where the open visit is, so the app can offer to continue it there.
+    assert second.json()["store"] == {"id": store["id"], "name": "益丰大药房（文三路店）"}
+    assert "益丰大药房（文三路店）" in second.json()["detail"]
     # Another rep is not blocked.
     other = await field.check_in(field.check_in_body(store), field.org.other_rep)
     assert other.status_code == 201
@@ -161,6 +167,82 @@ async def test_replay_returns_the_same_visit_and_a_changed_body_conflicts(field:
     # Another rep replaying my id cannot take it over.
     stolen = await field.check_in(body, field.org.other_rep)
     assert stolen.status_code == 409
+
+
+async def test_a_retry_with_a_fresh_send_time_is_the_same_check_in(
+    field: Field, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """device_time is the phone's clock at each send: a retry hours later carries a new one, and
+    one first answered online may come back from the outbox marked queued_offline."""
+    store = await field.store()
+    body = field.check_in_body(store)
+    first = await field.check_in(body)
+    assert first.status_code == 201, first.text
+    later = iso(utc_now() + timedelta(hours=3))
+    for retry in (
+        {**body, "device_time": later},
+        {**body, "device_time": later, "queued_offline": True},
+        {**body, "qr": store["qr_url"].rsplit("/", 1)[1]},  # the bare token: the same code
+    ):
+        again = await field.check_in(retry)
+        assert again.status_code == 200, again.text
+        assert again.json()["id"] == first.json()["id"]
+        assert again.json()["checked_in_at"] == first.json()["checked_in_at"]
+        assert again.json()["check_in"] == first.json()["check_in"]
+        assert again.json()["trust"] == first.json()["trust"]
+    assert await visit_count(sessionmaker) == 1
+    async with session_scope(sessionmaker) as session:
+        events = await session.scalar(
+            select(func.count()).select_from(Event).where(Event.type == "visit.checked_in")
+        )
+    assert events == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"lat": north(5)},
+        {"lng": 120.1266},
+        {"accuracy_m": 16.0},
+        {"captured_at": iso(utc_now() - timedelta(minutes=1))},
+    ],
+)
+async def test_a_retry_that_moved_the_fix_is_another_check_in(
+    field: Field, change: dict[str, Any]
+) -> None:
+    store = await field.store()
+    body = field.check_in_body(store)
+    assert (await field.check_in(body)).status_code == 201
+    moved = {**body, "position": {**body["position"], **change}}
+    conflict = await field.check_in(moved)
+    assert conflict.status_code == 409, conflict.text
+    assert conflict.json()["code"] == "conflict"
+
+
+async def test_a_check_in_recorded_before_the_send_time_left_the_fingerprint_replays(
+    field: Field, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Rows written when the fingerprint covered the whole body are matched by their locked
+    store, position and capture time, so a queued retry from then is not stuck as a conflict."""
+    store = await field.store()
+    body = field.check_in_body(store)
+    first = await field.check_in(body)
+    legacy = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest()
+    async with session_scope(sessionmaker) as session:
+        # The column is locked by a trigger; replica mode lets the test write an old row.
+        await session.execute(text("SET LOCAL session_replication_role = replica"))
+        await session.execute(
+            text("UPDATE visits SET check_in_fingerprint = :f WHERE id = :id"),
+            {"f": legacy, "id": uuid.UUID(first.json()["id"])},
+        )
+    retry = {**body, "device_time": iso(utc_now() + timedelta(hours=5)), "queued_offline": True}
+    again = await field.check_in(retry)
+    assert again.status_code == 200, again.text
+    assert again.json()["checked_in_at"] == first.json()["checked_in_at"]
+    moved = {**retry, "position": {**body["position"], "lat": north(5)}}
+    assert (await field.check_in(moved)).status_code == 409
+    # Another rep sending the same body never gets my visit.
+    assert (await field.check_in(body, field.org.other_rep)).status_code == 409
 
 
 async def test_replay_storm_makes_one_visit(

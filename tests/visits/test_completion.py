@@ -1,12 +1,17 @@
 import io
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.db import session_scope
 from backend.kit.time import utc_now
+from backend.models import Event, Visit
 from tests.photos.images import encode, synthetic_photo
 from tests.visits.conftest import Field, fill_form, iso
 
@@ -211,6 +216,59 @@ async def test_answers_are_validated_against_the_pinned_form(field: Field) -> No
     assert "/answers/no_such_field" in pointers
     required = [f["key"] for f in visit["form"]["fields"] if f.get("required")]
     assert {f"/answers/{key}" for key in required} <= pointers
+
+
+async def test_none_cannot_be_chosen_with_a_promotion(field: Field) -> None:
+    visit = await start(field)
+    promos = next(f for f in visit["form"]["fields"] if f["key"] == "competitor_promotions")
+    assert [o["value"] for o in promos["options"] if o.get("exclusive")] == ["none"]
+    url = f"/api/v1/visits/{visit['id']}/answers"
+    answers = fill_form(visit["form"]["fields"])
+    mixed = await rep_put(
+        field, url, json={"answers": {**answers, "competitor_promotions": ["buy_gift", "none"]}}
+    )
+    assert mixed.status_code == 422, mixed.text
+    problem = mixed.json()
+    assert problem["code"] == "invalid_form"
+    assert {"pointer": "/answers/competitor_promotions", "code": "exclusive_option"} in [
+        {"pointer": e["pointer"], "code": e["code"]} for e in problem["errors"]
+    ]
+    alone = await rep_put(
+        field, url, json={"answers": {**answers, "competitor_promotions": ["none"]}}
+    )
+    assert alone.status_code == 200, alone.text
+    assert alone.json()["answers"]["competitor_promotions"] == ["none"]
+
+
+async def test_the_same_answers_again_change_nothing(
+    field: Field, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """An outbox retry of the answers keeps the time they were first saved (no second event)."""
+    visit = await start(field)
+    url = f"/api/v1/visits/{visit['id']}/answers"
+    answers = fill_form(visit["form"]["fields"])
+    assert (await rep_put(field, url, json={"answers": answers})).status_code == 200
+
+    async def saved() -> tuple[object, int]:
+        async with session_scope(sessionmaker) as session:
+            stamp = await session.scalar(
+                select(Visit.answers_updated_at).where(Visit.id == uuid.UUID(visit["id"]))
+            )
+            events = await session.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.type == "visit.answers_saved")
+                .where(Event.subject_id == uuid.UUID(visit["id"]))
+            )
+        return stamp, int(events or 0)
+
+    first = await saved()
+    again = await rep_put(field, url, json={"answers": answers})
+    assert again.status_code == 200 and again.json()["answers"] == answers
+    assert await saved() == first and first[1] == 1
+    changed = {**answers, "notes": "改了"}
+    assert (await rep_put(field, url, json={"answers": changed})).status_code == 200
+    assert (await saved())[1] == 2
 
 
 async def test_version_pinning_across_a_form_change(field: Field, photos: dict[str, bytes]) -> None:

@@ -31,7 +31,7 @@ export async function render(main) {
       return h('li', { class: `card${left.overdue ? ' attention' : ''}` },
         h('div', { class: 'row' }, h('strong', { class: 'grow' }, data.names.reps[a.assignee_id] || a.assignee_id.slice(0, 8)),
           h('span', { class: left.overdue ? 'overdue countdown' : 'countdown', dataset: { due: a.due_at } }, left.text)),
-        h('div', {}, t(`action_${a.type}`), ' · ', data.names.stores[a.store_id] || ''),
+        h('div', {}, t(`action_${a.type}`), ' · ', a.store?.name || data.names.stores[a.store_id] || ''),
         a.reschedule_count ? h('div', { class: 'muted' }, t('rescheduled_n', { n: a.reschedule_count })) : null);
     };
     box.replaceChildren(

@@ -4,9 +4,10 @@ import { h, add, t, clear, toast, showStorageError } from '../ui.js';
 import { storeById } from '../cache.js';
 import { storeIdFrom, tokenFrom } from '../qr.js';
 import { watchBestFix, distanceM, effectiveDistance } from '../geo.js';
-import { activeDrafts, checkIn, forget, adopt, abandon } from '../visits.js';
+import { activeDrafts, checkIn, forget, adopt, draft } from '../visits.js';
 import * as outbox from '../outbox.js';
 import { api } from '../api.js';
+import { abandonForm } from '../abandon.js';
 
 const GOOD_M = 30;
 const FAIR_M = 100;
@@ -27,9 +28,42 @@ export function geofenceExplanation(problem, storeName) {
     h('p', {}, t('outside_advice')));
 }
 
-export async function render(main, [rawToken], { navigate }) {
+/** The store of the visit that is still open: from the refusal, the phone's drafts, or the server. */
+async function openVisitStore(problem) {
+  if (problem.store?.name) return problem.store;
+  const local = await draft(problem.visit_id);
+  if (local?.store?.name) return local.store;
+  return api('GET', `/api/v1/visits/${problem.visit_id}`).then((visit) => visit.store, () => null);
+}
+
+/** "You already have a visit open at X": continue it, or give a reason and abandon it. */
+function alreadyOpenCard({ visitId, store, navigate, onAbandoned }) {
+  return h('div', { class: 'card attention', role: 'alert', id: 'open-visit-notice' },
+    h('p', {}, store?.name ? t('already_open', { store: store.name }) : t('already_open_server')),
+    h('a', { class: 'button primary wide', href: `/visit/${visitId}`, id: 'continue-open-visit', onclick: async (event) => {
+      event.preventDefault();
+      // The phone may not know that visit yet (checked in on another phone): fetch it first.
+      if (!(await draft(visitId)) && navigator.onLine) await api('GET', `/api/v1/visits/${visitId}`).then(adopt).catch(() => {});
+      navigate(`/visit/${visitId}`);
+    } }, t('continue_visit')),
+    h('details', { class: 'abandon-other' }, h('summary', {}, t('abandon_that_visit')),
+      abandonForm({ visitId, storeName: store?.name, id: 'abandon-open', onQueued: onAbandoned })));
+}
+
+/** A door code opened by a supervisor or an admin: check-in is the reps'; audit tours are coming. */
+function notForManagers(main, store) {
+  add(main, h('h1', {}, t('door_code')),
+    h('div', { class: 'card', id: 'door-code-manager' },
+      h('strong', {}, store?.name || t('the_store')),
+      h('p', {}, t('door_code_manager')),
+      h('a', { class: 'button wide', href: '/', 'data-link': '' }, t('go_home'))));
+  return null;
+}
+
+export async function render(main, [rawToken], { navigate, role }) {
   document.title = `${t('check_in')} · Doorstep`;
   const token = tokenFrom(rawToken);
+  if (role && role !== 'rep') return notForManagers(main, token ? await storeById(storeIdFrom(token)) : null);
   if (!token) {
     add(main, h('h1', {}, t('check_in')), h('p', { class: 'error-text', role: 'alert' }, t('not_a_door_code')),
       h('a', { class: 'button wide', href: '/scan', 'data-link': '' }, t('scan_again')));
@@ -43,9 +77,10 @@ export async function render(main, [rawToken], { navigate }) {
       store ? h('div', { class: 'muted' }, store.address) : null));
 
   if (open) {
-    add(main, h('div', { class: 'card attention', role: 'alert', id: 'open-visit-notice' },
-      h('p', {}, t('already_open', { store: open.store?.name || '' })),
-      h('a', { class: 'button primary wide', href: `/visit/${open.id}`, 'data-link': '' }, t('continue_visit'))));
+    add(main, alreadyOpenCard({
+      visitId: open.id, store: open.store, navigate,
+      onAbandoned: async () => { await outbox.replay().catch(() => {}); toast(t('abandoned')); navigate(location.pathname, { replace: true }); },
+    }));
     return null;
   }
 
@@ -63,7 +98,7 @@ export async function render(main, [rawToken], { navigate }) {
       best = fix;
       localStorage.setItem('doorstep.last_position', JSON.stringify({ lat: fix.lat, lng: fix.lng }));
       const [cls, label] = quality(fix.accuracy_m);
-      const rows = [h('p', {}, t('accuracy'), ' ', h('span', { class: `meter ${cls}`, id: 'accuracy' }, `±${Math.round(fix.accuracy_m)} m`), ' ', h('span', { class: cls }, label))];
+      const rows = [h('p', {}, t('accuracy'), ' ', h('span', { class: `meter ${cls}`, id: 'accuracy' }, t('accuracy_value', { accuracy: Math.round(fix.accuracy_m) })), ' ', h('span', { class: cls }, label))];
       if (store) {
         const distance = distanceM(fix, store);
         const effective = effectiveDistance(distance, fix.accuracy_m);
@@ -113,18 +148,10 @@ export async function render(main, [rawToken], { navigate }) {
     checkButton.disabled = false;
     if (problem.code === 'outside_geofence') result.append(geofenceExplanation(problem, store?.name));
     else if (problem.code === 'visit_already_open') {
-      result.append(h('div', { class: 'card attention', role: 'alert' }, h('p', {}, t('already_open_server')),
-        h('button', { class: 'wide', type: 'button', onclick: async () => {
-          const other = await api('GET', `/api/v1/visits/${problem.visit_id}`);
-          await adopt(other);
-          navigate(`/visit/${other.id}`);
-        } }, t('continue_visit')),
-        h('button', { class: 'danger wide', type: 'button', onclick: async () => {
-          await abandon(problem.visit_id, t('abandon_reason_new_checkin'));
-          await outbox.replay();
-          toast(t('abandoned'));
-          clear(result);
-        } }, t('abandon_that_visit'))));
+      result.append(alreadyOpenCard({
+        visitId: problem.visit_id, store: await openVisitStore(problem), navigate,
+        onAbandoned: async () => { await outbox.replay().catch(() => {}); toast(t('abandoned')); clear(result); },
+      }));
     } else if (problem.code === 'invalid_qr') result.append(h('div', { class: 'card attention', role: 'alert' }, h('p', {}, t('invalid_qr'))));
     else result.append(h('p', { class: 'error-text', role: 'alert' }, item.last_error?.detail || t('error')));
   });

@@ -31,7 +31,7 @@ export async function render(main) {
           t(`code_${error.problem?.code || error.code}`, { fallback: error.detail || '' })) : null,
         attention ? h('div', { class: 'row' },
           h('button', { type: 'button', onclick: () => outbox.retryItem(item.seq) }, t('retry')),
-          item.visit_id && item.kind !== 'complete_action' ? h('a', { class: 'button', href: `/visit/${item.visit_id}`, 'data-link': '' }, t('open_visit_button')) : null,
+          item.visit_id && !item.visit_id.startsWith('action:') ? h('a', { class: 'button', href: `/visit/${item.visit_id}`, 'data-link': '' }, t('open_visit_button')) : null,
           h('button', { type: 'button', class: 'danger', onclick: async () => {
             if (confirm(t('discard_confirm'))) await outbox.discard(item.seq);
           } }, t('discard'))) : null);

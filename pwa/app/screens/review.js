@@ -1,19 +1,14 @@
 // Supervisor: the approval queue (oldest first) with trust flags and photos; approve, or reject
-// with a reason (the visit goes back to the rep as rework). Reviews need the network.
+// with a reason (the visit goes back to the rep as rework). Reviews need the network. Any visit a
+// manager opens (/visit/<id> too) is shown here read-only; the decision is offered only while
+// the visit awaits review.
 import { h, add, t, clear, toast, formatTime, pick } from '../ui.js';
-import { api, imageUrl } from '../api.js';
+import { api } from '../api.js';
+import { photoGrid } from '../photo-grid.js';
+import { statusChip } from './today.js';
 
 function flags(visit) {
   return (visit.trust?.flags || []).map((f) => h('span', { class: 'chip red', title: f.code }, t(`flag_${f.code}`, { fallback: f.code })));
-}
-
-function thumbs(visit) {
-  return h('div', { class: 'photo-row' }, Object.entries(visit.photos || {}).map(([kind, photo]) => {
-    const img = h('img', { alt: t(`photo_${kind}`), loading: 'lazy' });
-    imageUrl(photo.thumb_url).then((url) => { img.src = url; }).catch(() => {});
-    return h('a', { href: photo.url, target: '_blank', rel: 'noopener', 'aria-label': t(`photo_${kind}`),
-      onclick: async (event) => { event.preventDefault(); window.open(await imageUrl(photo.url), '_blank'); } }, img);
-  }));
 }
 
 async function queue(main) {
@@ -26,13 +21,10 @@ async function queue(main) {
     h('a', { href: `/review/${visit.id}`, 'data-link': '', style: 'display:block;min-height:44px;color:inherit;text-decoration:none' },
       h('div', { class: 'row' }, h('strong', { class: 'grow' }, visit.store.name), h('span', { class: visit.trust.score < 70 ? 'chip red' : 'chip green' }, t('trust_n', { n: visit.trust.score }))),
       h('div', { class: 'muted' }, visit.rep.display_name, ' · ', formatTime(visit.submitted_at || visit.checked_in_at))),
-    h('p', {}, flags(visit)), thumbs(visit)))));
+    h('p', {}, flags(visit)), photoGrid(visit.photos)))));
 }
 
-async function detail(main, id, navigate) {
-  const visit = await api('GET', `/api/v1/visits/${id}`);
-  document.title = `${visit.store.name} · ${t('review')}`;
-  const summary = visit.summary || {};
+function decisionForm(id, navigate) {
   const comment = h('textarea', { id: 'review-comment', maxlength: 1000 });
   const error = h('p', { class: 'error-text', role: 'alert', id: 'review-error' });
   const decide = async (decision) => {
@@ -47,18 +39,36 @@ async function detail(main, id, navigate) {
       error.textContent = navigator.onLine ? err.message : t('review_offline');
     }
   };
-  add(main, 
-    h('h1', {}, visit.store.name),
-    h('p', { class: 'muted' }, visit.rep.display_name, ' · ', formatTime(visit.checked_in_at), summary.duration ? ` · ${pick(summary.duration)}` : ''),
-    h('p', {}, h('span', { class: visit.trust.score < 70 ? 'chip red' : 'chip green' }, t('trust_n', { n: visit.trust.score })), ' ', flags(visit)),
-    h('p', { class: 'muted' }, t('check_in_distance', { distance: Math.round(visit.check_in.distance_m), accuracy: Math.round(visit.check_in.accuracy_m) })),
-    thumbs(visit),
-    (summary.answers || []).length ? h('dl', { class: 'facts' }, summary.answers.flatMap((a) => [h('dt', {}, pick(a.label)), h('dd', {}, pick(a.display))])) : null,
-    visit.next_action ? h('p', {}, h('strong', {}, t('next_action'), ': '), t(`action_${visit.next_action.type}`), ' · ', formatTime(visit.next_action.due_at), visit.next_action.note ? ` · ${visit.next_action.note}` : '') : null,
-    h('label', { for: 'review-comment' }, t('review_comment')), comment, error,
+  return [h('label', { for: 'review-comment' }, t('review_comment')), comment, error,
     h('div', { class: 'row' },
       h('button', { class: 'primary grow', type: 'button', id: 'approve', onclick: () => decide('approve') }, t('approve')),
-      h('button', { class: 'danger grow', type: 'button', id: 'reject', onclick: () => decide('reject') }, t('reject'))));
+      h('button', { class: 'danger grow', type: 'button', id: 'reject', onclick: () => decide('reject') }, t('reject')))];
+}
+
+/** The latest review, said in words (who decided is on the server's record). */
+function lastReview(visit) {
+  const review = [...(visit.reviews || [])].reverse()[0];
+  if (!review) return null;
+  return h('div', { class: `card${review.decision === 'rejected' ? ' attention' : ''}`, id: 'last-review' },
+    h('strong', {}, t(`visit_${review.decision}`)), ' · ', formatTime(review.at),
+    review.comment ? h('p', {}, review.comment) : null);
+}
+
+async function detail(main, id, navigate) {
+  const visit = await api('GET', `/api/v1/visits/${id}`);
+  document.title = `${visit.store.name} · ${t('review')}`;
+  const summary = visit.summary || {};
+  const awaitsReview = visit.status === 'submitted';
+  add(main,
+    h('h1', {}, visit.store.name),
+    h('p', { class: 'muted' }, visit.rep.display_name, ' · ', formatTime(visit.checked_in_at), summary.duration ? ` · ${pick(summary.duration)}` : ''),
+    h('p', { id: 'visit-status' }, statusChip(visit.status), ' ', h('span', { class: visit.trust.score < 70 ? 'chip red' : 'chip green' }, t('trust_n', { n: visit.trust.score })), ' ', flags(visit)),
+    h('p', { class: 'muted' }, t('check_in_distance', { distance: Math.round(visit.check_in.distance_m), accuracy: Math.round(visit.check_in.accuracy_m) })),
+    photoGrid(visit.photos),
+    (summary.answers || []).length ? h('dl', { class: 'facts' }, summary.answers.flatMap((a) => [h('dt', {}, pick(a.label)), h('dd', {}, pick(a.display))])) : null,
+    visit.next_action ? h('p', {}, h('strong', {}, t('next_action'), t('label_colon')), t(`action_${visit.next_action.type}`), ' · ', formatTime(visit.next_action.due_at), visit.next_action.note ? ` · ${visit.next_action.note}` : '') : null,
+    lastReview(visit),
+    awaitsReview ? decisionForm(id, navigate) : h('p', { class: 'muted', id: 'read-only-note' }, t('read_only_visit')));
 }
 
 export async function render(main, [id], { navigate }) {

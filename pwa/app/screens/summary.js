@@ -1,35 +1,30 @@
 // The summary card after submit (the server builds it), with a share link. Until the submit has
 // synced, the card says so and shows what the phone already knows.
 import { h, add, t, clear, toast, formatTime, countdown, pick } from '../ui.js';
-import { api, imageUrl } from '../api.js';
+import { api } from '../api.js';
+import { photoGrid } from '../photo-grid.js';
 import * as visits from '../visits.js';
 import * as outbox from '../outbox.js';
 import { statusChip } from './today.js';
 
 function card(summary, visit) {
-  const photos = Object.entries(summary.photos || {});
   const action = visit?.next_action;
   const facts = [
     [t('time'), summary.local?.time_range ? `${summary.local.date} ${summary.local.time_range}` : formatTime(summary.checked_in_at)],
     [t('duration'), pick(summary.duration) || `${summary.duration_min} min`],
-    [t('distance'), summary.distance_m != null ? `${summary.distance_m} m (±${summary.accuracy_m} m)` : ''],
+    [t('distance'), summary.distance_m != null ? t('distance_value', { distance: summary.distance_m, accuracy: summary.accuracy_m }) : ''],
     [t('trust_score'), `${summary.trust?.score ?? ''}`],
   ];
-  const imgs = photos.map(([kind, photo]) => {
-    const img = h('img', { alt: t(`photo_${kind}`) });
-    imageUrl(photo.thumb_url).then((url) => { img.src = url; }).catch(() => {});
-    return img;
-  });
   return h('article', { class: 'card summary-card', id: 'summary-card' },
     h('h2', {}, summary.store?.name || ''),
     h('p', { class: 'muted' }, pick(summary.store?.customer_type?.name), ' · ', summary.rep?.display_name || ''),
     h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     (summary.trust?.flags || []).length ? h('p', {}, (summary.trust.flags).map((f) => h('span', { class: 'chip red' }, pick(f.detail) || f.code)), ' ') : null,
-    imgs.length ? h('div', { class: 'photo-row' }, imgs) : null,
+    Object.keys(summary.photos || {}).length ? photoGrid(summary.photos) : null,
     (summary.profile_tags || []).length ? h('p', {}, summary.profile_tags.map((tag) => [h('span', { class: 'chip' }, pick(tag.label)), ' '])) : null,
     (summary.answers || []).length ? h('dl', { class: 'facts' }, summary.answers.flatMap((a) => [h('dt', {}, pick(a.label)), h('dd', {}, pick(a.display))])) : null,
     (summary.pending || []).map((p) => h('div', {}, h('strong', {}, pick(p.label)), h('ul', {}, p.items.map((i) => h('li', {}, i))))),
-    action ? h('p', {}, h('strong', {}, t('next_action'), ': '), t(`action_${action.type}`), ' · ',
+    action ? h('p', {}, h('strong', {}, t('next_action'), t('label_colon')), t(`action_${action.type}`), ' · ',
       h('span', { class: countdown(action.due_at).overdue ? 'overdue' : '' }, countdown(action.due_at).text)) : null);
 }
 

@@ -2,7 +2,7 @@
 // recent visits with their review status. Drawn from the IndexedDB copy first (instant, and
 // offline), then refreshed from the server when online.
 import { h, add, t, clear, countdown, formatTime, learnServerTime, serverNow, toast } from '../ui.js';
-import { api, ApiError } from '../api.js';
+import { api } from '../api.js';
 import { kvGet, kvSet } from '../db.js';
 import { activeDrafts, drafts, adopt } from '../visits.js';
 import * as outbox from '../outbox.js';
@@ -34,99 +34,107 @@ function toLocalInput(ms) {
   return d.toISOString().slice(0, 16);
 }
 
-/** A server refusal in plain words (the code's string when there is one, else the detail). */
-function plainError(error) {
-  if (!(error instanceof ApiError)) return `${t('error')}: ${error?.message || error}`;
-  if (error.status === 0) return t('code_network');
-  return t(`code_${error.code}`, { fallback: error.message });
+/** A refusal the outbox kept for an item, in plain words. */
+function refusalOf(item) {
+  const error = item.last_error || {};
+  return t(`code_${error.problem?.code || error.code}`, { fallback: error.detail || '' });
+}
+
+const ACTION_KINDS = ['complete_action', 'reschedule_action'];
+
+/**
+ * Queue a write about a next action (it has no visit of its own: `action:<id>` keeps its writes
+ * in order). Online it is sent at once; a refusal is shown on the spot and not kept, since the
+ * rep is looking and can change it. → 'sent' | 'queued' | null (refused or not stored).
+ */
+async function queueActionWrite(item, message) {
+  try {
+    await outbox.enqueue({ ...item, visit_id: `action:${item.action_id}`, idempotency_key: crypto.randomUUID() });
+  } catch (error) {
+    message.textContent = `${t('storage_error')} ${error?.message || error}`;
+    return null;
+  }
+  if (!navigator.onLine) return 'queued';
+  await outbox.replay().catch(() => {});
+  const left = (await outbox.items()).find((i) => i.kind === item.kind && i.action_id === item.action_id);
+  if (left?.state !== 'attention') return left ? 'queued' : 'sent';
+  message.textContent = refusalOf(left);
+  await outbox.discard(left.seq);
+  return null;
+}
+
+/** A panel's confirm button: disabled while its write is queued, re-enabled on a refusal. */
+function confirmButton(id, label, onConfirm) {
+  const button = h('button', { type: 'button', class: 'primary', id, onclick: async () => {
+    button.disabled = true;
+    if (!(await onConfirm())) button.disabled = false;
+  } }, label);
+  return button;
 }
 
 /**
- * One open next action with "Done" (optional note, through the outbox: it has a complete_action
- * kind) and "Reschedule" (new due time within 7 days and a required reason; online only, as the
- * outbox has no such kind). `onChanged` refreshes the list after a success.
+ * One open next action with "Done" (optional note) and "Reschedule" (new due time within 7 days
+ * and a required reason). Both go through the outbox, so they work offline; `queued` holds this
+ * action's writes still waiting ({done, move, refused}). `onChanged` redraws the list.
  */
-function actionRow(action, storeNames, { queuedDone = false, refused = '', onChanged }) {
-  const left = countdown(action.due_at);
+function actionRow(action, storeName, { queued = {}, onChanged }) {
+  const dueAt = queued.move?.body.due_at || action.due_at;
+  const left = countdown(dueAt);
   const what = t(`action_${action.type}`);
   const slug = action.id;
   const panel = h('div', { class: 'action-panel', id: `action-panel-${slug}` });
-  const message = h('p', { class: 'error-text', role: 'alert', id: `action-error-${slug}` }, refused);
+  const message = h('p', { class: 'error-text', role: 'alert', id: `action-error-${slug}` }, queued.refused || '');
   const closePanel = () => { panel.replaceChildren(); message.textContent = ''; };
+  const finish = (outcome, queuedText, sentText) => {
+    if (!outcome) return false;
+    toast(outcome === 'sent' ? sentText : queuedText);
+    closePanel();
+    onChanged();
+    return true;
+  };
 
   const openDone = () => {
     message.textContent = '';
     const note = h('textarea', { id: `done-note-${slug}`, maxlength: 1000, rows: 2 });
-    const confirmButton = h('button', { type: 'button', class: 'primary', id: `done-confirm-${slug}`, onclick: async () => {
-      confirmButton.disabled = true;
-      try {
-        await outbox.enqueue({
-          kind: 'complete_action', action_id: action.id, visit_id: `action:${action.id}`,
-          replaces: `complete:${action.id}`, body: { note: note.value.trim() },
-        });
-      } catch (error) {
-        confirmButton.disabled = false;
-        message.textContent = `${t('storage_error')} ${error?.message || error}`;
-        return;
-      }
-      if (!navigator.onLine) { toast(t('action_complete_queued')); closePanel(); onChanged(); return; }
-      await outbox.replay().catch(() => {});
-      const item = (await outbox.items()).find((i) => i.kind === 'complete_action' && i.action_id === action.id);
-      if (item?.state === 'attention') {
-        const error = item.last_error || {};
-        message.textContent = t(`code_${error.problem?.code || error.code}`, { fallback: error.detail || '' });
-        confirmButton.disabled = false;
-        return;
-      }
-      toast(item ? t('action_complete_queued') : t('action_completed'));
-      closePanel();
-      onChanged();
-    } }, t('confirm_done'));
+    const confirm = confirmButton(`done-confirm-${slug}`, t('confirm_done'), async () => finish(
+      await queueActionWrite({ kind: 'complete_action', action_id: action.id, replaces: `complete:${action.id}`, body: { note: note.value.trim() } }, message),
+      t('action_complete_queued'), t('action_completed')));
     panel.replaceChildren(h('div', { class: 'card', role: 'group', 'aria-label': t('action_done_for', { what }) },
       h('label', { for: note.id }, t('completion_note')), note,
-      h('div', { class: 'row' }, confirmButton, h('button', { type: 'button', onclick: closePanel }, t('cancel')))));
+      h('div', { class: 'row' }, confirm, h('button', { type: 'button', onclick: closePanel }, t('cancel')))));
     note.focus();
   };
 
   const openReschedule = () => {
     message.textContent = '';
-    if (!navigator.onLine) { message.textContent = t('reschedule_offline'); return; }
     const now = serverNow();
     const latest = now + RESCHEDULE_DAYS * 86400_000;
-    const suggested = Math.min(Math.max(Date.parse(action.due_at), now) + 86400_000, latest - 60_000);
+    const suggested = Math.min(Math.max(Date.parse(dueAt), now) + 86400_000, latest - 60_000);
     const due = h('input', {
       id: `resched-due-${slug}`, type: 'datetime-local', required: true,
       min: toLocalInput(now + 60_000), max: toLocalInput(latest - 60_000), value: toLocalInput(suggested),
     });
     const reason = h('textarea', { id: `resched-reason-${slug}`, maxlength: 500, rows: 2, required: true, 'aria-required': 'true' });
     for (const el of [due, reason]) el.addEventListener('input', () => { message.textContent = ''; });
-    const confirmButton = h('button', { type: 'button', class: 'primary', id: `resched-confirm-${slug}`, onclick: async () => {
+    const confirm = confirmButton(`resched-confirm-${slug}`, t('confirm_reschedule'), async () => {
       message.textContent = '';
       const when = due.value ? new Date(due.value).getTime() : NaN;
       if (!(when > serverNow()) || when > serverNow() + RESCHEDULE_DAYS * 86400_000) {
         message.textContent = t('due_out_of_range', { latest: formatTime(new Date(latest).toISOString()) });
         due.focus();
-        return;
+        return false;
       }
-      if (!reason.value.trim()) { message.textContent = t('reason_missing'); reason.focus(); return; }
-      if (!navigator.onLine) { message.textContent = t('reschedule_offline'); return; }
-      confirmButton.disabled = true;
-      try {
-        const iso = new Date(when).toISOString().replace(/\.\d{3}Z$/, 'Z');
-        await api('POST', `/api/v1/next-actions/${action.id}/reschedule`, { due_at: iso, reason: reason.value.trim() });
-      } catch (error) {
-        confirmButton.disabled = false;
-        message.textContent = plainError(error);
-        return;
-      }
-      toast(t('action_rescheduled'));
-      closePanel();
-      onChanged();
-    } }, t('confirm_reschedule'));
+      if (!reason.value.trim()) { message.textContent = t('reason_missing'); reason.focus(); return false; }
+      const iso = new Date(when).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      return finish(await queueActionWrite({
+        kind: 'reschedule_action', action_id: action.id, replaces: `reschedule:${action.id}`,
+        body: { due_at: iso, reason: reason.value.trim() },
+      }, message), t('action_reschedule_queued'), t('action_rescheduled'));
+    });
     panel.replaceChildren(h('div', { class: 'card', role: 'group', 'aria-label': t('action_reschedule_for', { what }) },
       h('label', { for: due.id }, t('new_due')), due,
       h('label', { for: reason.id }, t('reschedule_reason')), reason,
-      h('div', { class: 'row' }, confirmButton, h('button', { type: 'button', onclick: closePanel }, t('cancel')))));
+      h('div', { class: 'row' }, confirm, h('button', { type: 'button', onclick: closePanel }, t('cancel')))));
     due.focus();
   };
 
@@ -134,15 +142,36 @@ function actionRow(action, storeNames, { queuedDone = false, refused = '', onCha
     h('div', { class: 'row' },
       h('div', { class: 'grow' },
         h('strong', {}, what),
-        h('div', { class: 'muted' }, storeNames[action.store_id] || ''),
+        h('div', { class: 'muted action-store' }, storeName),
         action.note ? h('div', {}, action.note) : null,
         action.reschedule_count ? h('div', { class: 'muted' }, t('rescheduled_n', { n: action.reschedule_count })) : null),
-      h('span', { class: left.overdue ? 'overdue countdown' : 'countdown', dataset: { due: action.due_at } }, left.text)),
-    queuedDone ? h('span', { class: 'chip amber' }, t('action_complete_queued'))
+      h('span', { class: left.overdue ? 'overdue countdown' : 'countdown', dataset: { due: dueAt } }, left.text)),
+    queued.move ? h('span', { class: 'chip amber', id: `move-queued-${slug}` }, t('action_reschedule_queued')) : null,
+    queued.done ? h('span', { class: 'chip amber' }, t('action_complete_queued'))
       : h('div', { class: 'row' },
         h('button', { type: 'button', class: 'action-done', 'aria-label': t('action_done_for', { what }), onclick: openDone }, t('action_done')),
         h('button', { type: 'button', class: 'action-reschedule', 'aria-label': t('action_reschedule_for', { what }), onclick: openReschedule }, t('action_reschedule'))),
     message, panel);
+}
+
+/** Each action's writes still in the outbox: {action_id: {done, move, refused}}. */
+function queuedActionWrites(items) {
+  const byAction = {};
+  for (const item of items.filter((i) => ACTION_KINDS.includes(i.kind))) {
+    const entry = (byAction[item.action_id] ??= {});
+    if (item.state === 'attention') entry.refused = refusalOf(item);
+    else if (item.kind === 'complete_action') entry.done = item;
+    else entry.move = item;
+  }
+  return byAction;
+}
+
+/** Store names the phone knows: the visits on Today, then every cached store. */
+async function knownStoreNames(data) {
+  const names = {};
+  for (const store of Object.values((await kvGet('stores', {})) || {})) names[store.id] = store.name;
+  for (const v of [...(data?.recent || []), ...(data?.open || []), ...(data?.rework || [])]) names[v.store.id] = v.store.name;
+  return names;
 }
 
 function visitRow(visit, { queued = false } = {}) {
@@ -156,6 +185,8 @@ function visitRow(visit, { queued = false } = {}) {
     reason ? h('div', { class: 'error-text' }, t('rework_reason', { reason })) : null);
 }
 
+const countQueuedActionWrites = (items) => items.filter((i) => ACTION_KINDS.includes(i.kind) && i.state !== 'attention').length;
+
 export async function render(main) {
   document.title = `${t('today')} · Doorstep`;
   const sections = h('div', {});
@@ -164,16 +195,13 @@ export async function render(main) {
   const draw = async (data) => {
     const local = await activeDrafts();
     const queuedSubmits = (await drafts()).filter((d) => d.submit_queued);
-    const attention = (await outbox.items()).filter((i) => i.state === 'attention');
+    const queue = await outbox.items();
+    const attention = queue.filter((i) => i.state === 'attention');
     const localIds = new Set(local.map((d) => d.id));
     const serverOpen = (data?.open || []).filter((v) => !localIds.has(v.id));
-    const storeNames = {};
-    for (const v of [...(data?.recent || []), ...(data?.open || []), ...(data?.rework || [])]) storeNames[v.store.id] = v.store.name;
-    const completions = (await outbox.items()).filter((i) => i.kind === 'complete_action');
-    const queuedDone = new Set(completions.filter((i) => i.state !== 'attention').map((i) => i.action_id));
-    const refused = Object.fromEntries(completions.filter((i) => i.state === 'attention').map((i) => [i.action_id,
-      t(`code_${i.last_error?.problem?.code || i.last_error?.code}`, { fallback: i.last_error?.detail || '' })]));
-    queuedBefore = queuedDone.size;
+    const storeNames = await knownStoreNames(data);
+    const queuedWrites = queuedActionWrites(queue);
+    queuedBefore = countQueuedActionWrites(queue);
     const actions = [...(data?.actions || [])].sort((a, b) => a.due_at.localeCompare(b.due_at));
     const openVisits = [...local.filter((d) => d.status === 'open').map((d) => ({ ...(d.server || {}), id: d.id, store: d.store || d.server?.store, status: 'open', checked_in_at: d.checked_in_at })), ...serverOpen];
     clear(sections,
@@ -185,7 +213,7 @@ export async function render(main) {
             h('a', { class: 'button primary wide', href: '/scan', 'data-link': '' }, t('scan_to_check_in')))),
       h('section', { 'aria-labelledby': 'h-actions' },
         h('h2', { id: 'h-actions' }, t('my_next_actions')),
-        actions.length ? h('ul', { class: 'plain', style: 'list-style:none;padding:0;margin:0' }, actions.map((a) => actionRow(a, storeNames, { queuedDone: queuedDone.has(a.id), refused: refused[a.id], onChanged: refresh })))
+        actions.length ? h('ul', { class: 'plain', style: 'list-style:none;padding:0;margin:0' }, actions.map((a) => actionRow(a, a.store?.name || storeNames[a.store_id] || '', { queued: queuedWrites[a.id], onChanged: refresh })))
           : h('p', { class: 'muted' }, t('no_actions'))),
       (data?.rework || []).length ? h('section', { 'aria-labelledby': 'h-rework' },
         h('h2', { id: 'h-rework' }, t('rework_requests')),
@@ -197,7 +225,7 @@ export async function render(main) {
         !data ? h('p', { class: 'muted' }, navigator.onLine ? t('loading') : t('offline_no_cache')) : null));
   };
 
-  let queuedBefore = 0; // completions waiting in the outbox at the last drawing
+  let queuedBefore = 0; // action writes waiting in the outbox at the last drawing
   const cached = await kvGet('today');
   const refresh = async () => {
     if (!navigator.onLine) { if (main.isConnected) await draw(await kvGet('today')); return; }
@@ -209,8 +237,8 @@ export async function render(main) {
   await draw(cached);
   if (navigator.onLine) refresh();
   const unsubscribe = outbox.subscribe(async () => {
-    // A queued completion was acknowledged: fetch the list again instead of the stale copy.
-    const queued = (await outbox.items()).filter((i) => i.kind === 'complete_action' && i.state !== 'attention').length;
+    // A queued action write was acknowledged: fetch the list again instead of the stale copy.
+    const queued = countQueuedActionWrites(await outbox.items());
     if (queued < queuedBefore && navigator.onLine) { queuedBefore = queued; refresh(); return; }
     // Never redraw under the rep's fingers: a Done/Reschedule panel is open.
     if (main.querySelector('.action-panel:not(:empty)')) return;

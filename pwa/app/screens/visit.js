@@ -8,6 +8,7 @@ import { downscale } from '../photos.js';
 import * as visits from '../visits.js';
 import * as outbox from '../outbox.js';
 import { statusChip } from './today.js';
+import { abandonForm } from '../abandon.js';
 
 const kick = () => { if (navigator.onLine) outbox.replay(); };
 
@@ -71,6 +72,7 @@ export async function render(main, [id], { navigate }) {
           const shot = await downscale(file);
           await visits.setPhoto(id, kind, shot);
           value = await visits.draft(id);
+          refreshMissing();
           kick();
         } catch (error) {
           if (error?.name === 'QuotaExceededError') showStorageError(error);
@@ -98,6 +100,7 @@ export async function render(main, [id], { navigate }) {
   if (value.form) {
     formApi = renderForm(formBox, value.form, value.answers, {
       onChange: (answers) => {
+        refreshMissing();
         clearTimeout(answersTimer);
         // Always kept on the phone; queued for the server once the form is valid (a half-filled
         // form would only come back as invalid_form and hold up the visit's photos).
@@ -139,6 +142,7 @@ export async function render(main, [id], { navigate }) {
     try {
       await visits.setNextAction(id, { type: typeSelect.value, due_at: new Date(due).toISOString(), note: noteInput.value.trim() });
       value = await visits.draft(id);
+      refreshMissing();
       kick();
     } catch (error) { showStorageError(error); }
   };
@@ -151,36 +155,43 @@ export async function render(main, [id], { navigate }) {
     h('label', { for: 'action-note' }, t('action_note')), noteInput, actionError);
 
   // --- submit / abandon ------------------------------------------------------------------------
-  const missingBox = h('div', { id: 'missing', 'aria-live': 'assertive' });
+  const missingBox = h('div', { id: 'missing', 'aria-live': 'polite' });
   const submitButton = h('button', { class: 'primary wide', type: 'button', id: 'submit-visit' }, value.status === 'rejected' ? t('resubmit') : t('submit'));
-  const reasonInput = h('input', { id: 'abandon-reason', type: 'text', maxlength: 500 });
   add(main, missingBox, submitButton,
-    h('details', { class: 'card' }, h('summary', { style: 'min-height:44px;display:flex;align-items:center' }, t('abandon_visit')),
-      h('label', { for: 'abandon-reason' }, t('abandon_reason')), reasonInput,
-      h('button', { class: 'danger wide', type: 'button', onclick: async () => {
-        if (!reasonInput.value.trim()) { reasonInput.focus(); return; }
-        await visits.abandon(id, reasonInput.value.trim());
-        kick();
-        toast(t('abandoned'));
-        navigate('/', { replace: true });
-      } }, t('abandon_confirm'))));
+    h('details', { class: 'card', id: 'abandon-section' }, h('summary', { style: 'min-height:44px;display:flex;align-items:center' }, t('abandon_visit')),
+      abandonForm({
+        visitId: id, storeName: value.store?.name,
+        onQueued: async () => { kick(); toast(t('abandoned')); await navigate('/', { replace: true }); },
+      })));
 
   const showMissing = (entries) => {
-    clear(missingBox, entries.length ? h('div', { class: 'missing', role: 'alert' },
+    // No role=alert: the list now changes with every edit; the polite live region reads it.
+    clear(missingBox, entries.length ? h('div', { class: 'missing' },
       h('strong', {}, t('missing_title')), h('ul', {}, entries.map((e) => h('li', {}, missingLabel(e, value.form))))) : null);
   };
+  /** What submit still needs, from what the phone and the server have now. */
+  const missingNow = () => {
+    const missing = visits.PHOTO_KINDS.filter((k) => !value.photos?.[k] && !value.server?.photos?.[k]).map((k) => `photo:${k}`);
+    if (formApi) missing.push(...Object.keys(formApi.validate()).map((k) => `field:${k}`));
+    else if (!value.server?.form) missing.push('answers');
+    if (!value.next_action && !value.server?.next_action) missing.push('next_action');
+    return missing;
+  };
+  // Once the rep has seen the list (a submit tap, or the server's refusal), it follows every
+  // photo, answer and next action as it happens, instead of waiting for the next tap.
+  let listShown = false;
+  function refreshMissing() {
+    if (!listShown) return;
+    showMissing(missingNow());
+    if (formApi) formApi.showErrors(formApi.validate());
+  }
 
   submitButton.addEventListener('click', async () => {
     clearTimeout(answersTimer);
     value = await visits.draft(id);
-    const missing = visits.PHOTO_KINDS.filter((k) => !value.photos?.[k] && !value.server?.photos?.[k]).map((k) => `photo:${k}`);
-    if (formApi) {
-      const errors = formApi.validate();
-      formApi.showErrors(errors);
-      missing.push(...Object.keys(errors).map((k) => `field:${k}`));
-    } else if (!value.server?.form) missing.push('answers');
-    if (!value.next_action && !value.server?.next_action) missing.push('next_action');
-    showMissing(missing);
+    listShown = true;
+    const missing = missingNow();
+    refreshMissing();
     if (missing.length) { missingBox.scrollIntoView({ block: 'center' }); return; }
     submitButton.disabled = true;
     try {
@@ -203,7 +214,7 @@ export async function render(main, [id], { navigate }) {
     clear(attentionBox, stuck.map((item) => {
       const problem = item.last_error?.problem || {};
       if (item.kind === 'answers' && formApi) formApi.showErrors(serverErrors(problem));
-      if (item.kind === 'submit' && problem.missing) showMissing(problem.missing);
+      if (item.kind === 'submit' && problem.missing) { listShown = true; showMissing(problem.missing); }
       return h('div', { class: 'card attention', role: 'alert' },
         h('strong', {}, t(`item_${item.kind}`), item.photo_kind ? ` · ${t(`photo_${item.photo_kind}`)}` : ''),
         h('p', {}, t(`code_${problem.code}`, { fallback: item.last_error?.detail || '' })),

@@ -1,0 +1,20 @@
+// A visit's three photos, always storefront, shelf, conversation, each under its label, so a
+// supervisor never has to guess which is which. Images need the bearer token: loaded as blobs.
+import { h, t } from './ui.js';
+import { imageUrl } from './api.js';
+
+export const PHOTO_ORDER = ['storefront', 'shelf', 'conversation'];
+
+/** photos: {kind: {thumb_url, url?}}; a tap on one with a `url` opens the full image. */
+export function photoGrid(photos = {}) {
+  return h('div', { class: 'photo-row' }, PHOTO_ORDER.map((kind) => {
+    const photo = photos[kind];
+    const label = t(`photo_${kind}`);
+    const img = h('img', { alt: label, loading: 'lazy' });
+    if (photo?.thumb_url) imageUrl(photo.thumb_url).then((url) => { img.src = url; }).catch(() => {});
+    const picture = photo?.url
+      ? h('a', { class: 'photo-frame', href: photo.url, 'aria-label': label, onclick: async (event) => { event.preventDefault(); window.open(await imageUrl(photo.url), '_blank'); } }, img)
+      : h('span', { class: 'photo-frame' }, photo ? img : '—');
+    return h('figure', { dataset: { kind } }, picture, h('figcaption', {}, label));
+  }));
+}
