@@ -8,11 +8,15 @@ import base64
 import binascii
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from backend.errors import FieldError, ValidationFailed
 
@@ -86,3 +90,44 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     if at.tzinfo is None:
         raise invalid_cursor()
     return at, item_id
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """A list ordered by (a timestamp column, the id column), the one keyset every list uses.
+
+    The cursor is the last item's (timestamp, id). Descending lists seek with ``at <= cursor``
+    before the tie-break so the index on (org_id, ..., at, id) can start at the cursor instead
+    of filtering every row before it.
+    """
+
+    at: InstrumentedAttribute[Any]
+    id: InstrumentedAttribute[Any]
+    descending: bool = False
+
+    def after(self, cursor: str) -> ColumnElement[bool]:
+        at, item_id = decode_time_cursor(cursor)
+        if self.descending:
+            return and_(self.at <= at, or_(self.at < at, and_(self.at == at, self.id < item_id)))
+        return and_(self.at >= at, or_(self.at > at, and_(self.at == at, self.id > item_id)))
+
+    def order(self) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        if self.descending:
+            return self.at.desc(), self.id.desc()
+        return self.at.asc(), self.id.asc()
+
+    def cursor_of(self, item: Any) -> str | None:
+        at = getattr(item, self.at.key)
+        return encode_time_cursor(at, getattr(item, self.id.key)) if at is not None else None
+
+
+async def keyset_page(
+    session: AsyncSession, stmt: Select[T], keyset: Keyset, page: PageParams
+) -> tuple[list[T], str | None]:
+    """One page of ``stmt`` (a ``select`` of one entity) and the cursor of the next, if any."""
+    if page.cursor:
+        stmt = stmt.where(keyset.after(page.cursor))
+    rows = list((await session.scalars(stmt.order_by(*keyset.order()).limit(page.limit + 1))).all())
+    items = rows[: page.limit]
+    cursor = keyset.cursor_of(items[-1]) if len(rows) > page.limit else None
+    return items, cursor

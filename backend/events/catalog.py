@@ -1,0 +1,287 @@
+"""The typed event catalog: every event type, its subject, and the one payload model it carries.
+
+Webhooks, the change feed, the store timeline and notifications read events by these types; a
+writer cannot invent a type or a payload shape. ``record`` (``backend.events.service``) is the
+one writer for the ORM paths; the check-in's single-statement insert takes its row from
+``event_row`` so it writes exactly what ``record`` would.
+
+The DESIGN §5 names come first; the rest are Doorstep's own (audit trail, timeline).
+"""
+
+import json
+import uuid
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.kit.schemas import UtcDatetime
+
+
+class EventType(StrEnum):
+    visit_checked_in = "visit.checked_in"
+    visit_submitted = "visit.submitted"
+    visit_approved = "visit.approved"
+    visit_rejected = "visit.rejected"
+    visit_abandoned = "visit.abandoned"
+    next_action_created = "next_action.created"
+    next_action_completed = "next_action.completed"
+    next_action_rescheduled = "next_action.rescheduled"
+    next_action_overdue = "next_action.overdue"
+    store_created = "store.created"
+    store_updated = "store.updated"
+    # Doorstep's own
+    visit_resubmitted = "visit.resubmitted"
+    visit_answers_saved = "visit.answers_saved"
+    visit_photo_added = "visit.photo_added"
+    visit_photo_replaced = "visit.photo_replaced"
+    visit_shared = "visit.shared"
+    next_action_replaced = "next_action.replaced"
+    next_action_dropped = "next_action.dropped"
+    store_qr_rotated = "store.qr_rotated"
+    org_created = "org.created"
+    user_created = "user.created"
+    user_updated = "user.updated"
+    team_created = "team.created"
+    team_updated = "team.updated"
+    team_members_added = "team.members_added"
+    team_member_removed = "team.member_removed"
+    customer_type_created = "customer_type.created"
+    visit_form_published = "visit_form.published"
+
+
+SubjectType = Literal["visit", "next_action", "store", "org", "user", "team", "customer_type",
+                      "visit_form"]  # fmt: skip
+
+
+class EventPayload(BaseModel):
+    """The body of one event type; subclasses name their type and subject."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: ClassVar[EventType]
+    subject_type: ClassVar[SubjectType]
+
+    def data(self) -> dict[str, Any]:
+        """The JSON object stored in ``events.payload``."""
+        return self.model_dump(mode="json")
+
+
+# --- visits ------------------------------------------------------------------------------------
+
+
+class VisitCheckedIn(EventPayload):
+    type = EventType.visit_checked_in
+    subject_type = "visit"
+    store_id: uuid.UUID
+    trust_score: int
+    flags: list[str]
+
+
+class _VisitSubmission(EventPayload):
+    subject_type = "visit"
+    trust_score: int
+    submit_count: int
+
+
+class VisitSubmitted(_VisitSubmission):
+    type = EventType.visit_submitted
+
+
+class VisitResubmitted(_VisitSubmission):
+    type = EventType.visit_resubmitted
+
+
+class _VisitReviewed(EventPayload):
+    subject_type = "visit"
+    comment: str | None
+    rep_id: uuid.UUID
+
+
+class VisitApproved(_VisitReviewed):
+    type = EventType.visit_approved
+
+
+class VisitRejected(_VisitReviewed):
+    type = EventType.visit_rejected
+
+
+class VisitAbandoned(EventPayload):
+    type = EventType.visit_abandoned
+    subject_type = "visit"
+    reason: str
+    by: Literal["rep", "admin", "scheduler"]
+
+
+class VisitAnswersSaved(EventPayload):
+    type = EventType.visit_answers_saved
+    subject_type = "visit"
+    version: int
+
+
+class _VisitPhoto(EventPayload):
+    subject_type = "visit"
+    kind: str
+    sha256: str
+    duplicate_of: list[uuid.UUID]
+
+
+class VisitPhotoAdded(_VisitPhoto):
+    type = EventType.visit_photo_added
+
+
+class VisitPhotoReplaced(_VisitPhoto):
+    type = EventType.visit_photo_replaced
+
+
+class VisitShared(EventPayload):
+    type = EventType.visit_shared
+    subject_type = "visit"
+    expires_at: UtcDatetime
+
+
+# --- next actions ------------------------------------------------------------------------------
+
+
+class _NextAction(EventPayload):
+    """What every next-action event says about its action."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    subject_type = "next_action"
+    visit_id: uuid.UUID
+    store_id: uuid.UUID
+    assignee_id: uuid.UUID
+    # The action's type (send_sample, quote, ...), stored under "type" like the action's read.
+    action_type: str = Field(alias="type")
+    due_at: UtcDatetime
+
+    def data(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class NextActionCreated(_NextAction):
+    type = EventType.next_action_created
+
+
+class NextActionReplaced(_NextAction):
+    type = EventType.next_action_replaced
+
+
+class NextActionDropped(_NextAction):
+    type = EventType.next_action_dropped
+
+
+class NextActionCompleted(_NextAction):
+    type = EventType.next_action_completed
+    late: bool
+
+
+class NextActionRescheduled(_NextAction):
+    type = EventType.next_action_rescheduled
+    old_due_at: UtcDatetime
+    reason: str
+    reschedule_count: int
+
+
+class NextActionOverdue(_NextAction):
+    type = EventType.next_action_overdue
+    notified: list[uuid.UUID]
+
+
+# --- stores, org, people, forms ----------------------------------------------------------------
+
+
+class StoreCreated(EventPayload):
+    type = EventType.store_created
+    subject_type = "store"
+    code: str
+
+
+class StoreUpdated(EventPayload):
+    type = EventType.store_updated
+    subject_type = "store"
+    fields: list[str]
+
+
+class StoreQrRotated(EventPayload):
+    type = EventType.store_qr_rotated
+    subject_type = "store"
+    qr_version: int
+
+
+class OrgCreated(EventPayload):
+    type = EventType.org_created
+    subject_type = "org"
+    name: str
+
+
+class UserCreated(EventPayload):
+    type = EventType.user_created
+    subject_type = "user"
+    username: str
+    role: str
+
+
+class UserUpdated(EventPayload):
+    type = EventType.user_updated
+    subject_type = "user"
+    fields: list[str]
+
+
+class TeamCreated(EventPayload):
+    type = EventType.team_created
+    subject_type = "team"
+    member_ids: list[uuid.UUID]
+
+
+class TeamUpdated(EventPayload):
+    type = EventType.team_updated
+    subject_type = "team"
+    fields: list[str]
+
+
+class TeamMembersAdded(EventPayload):
+    type = EventType.team_members_added
+    subject_type = "team"
+    user_ids: list[uuid.UUID]
+
+
+class TeamMemberRemoved(EventPayload):
+    type = EventType.team_member_removed
+    subject_type = "team"
+    user_id: uuid.UUID
+
+
+class CustomerTypeCreated(EventPayload):
+    type = EventType.customer_type_created
+    subject_type = "customer_type"
+    key: str
+
+
+class VisitFormPublished(EventPayload):
+    type = EventType.visit_form_published
+    subject_type = "visit_form"
+    customer_type: str
+    version: int
+    field_count: int
+
+
+def _payload_classes() -> dict[EventType, type[EventPayload]]:
+    found: dict[EventType, type[EventPayload]] = {}
+    pending: list[type[EventPayload]] = [EventPayload]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "type" in cls.__dict__:
+            found[cls.type] = cls
+    return found
+
+
+# One payload model per type; a test holds the enum and this mapping to each other.
+PAYLOADS: dict[EventType, type[EventPayload]] = _payload_classes()
+
+
+def event_row(payload: EventPayload) -> tuple[str, str, str]:
+    """``(type, subject_type, payload JSON)`` for a statement that inserts the event itself."""
+    return payload.type.value, payload.subject_type, json.dumps(payload.data())
