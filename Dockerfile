@@ -8,11 +8,16 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# --- vendor: the PWA's npm packages (the scan screen's QR decoder), exactly as locked -----------
+# --- vendor: the npm packages, exactly as locked: the scan screen's QR decoder (jsQR) and the CJK
+# font for posters and summary cards (Noto Sans SC). Of the font package's nine weights only the
+# Regular that backend/kit/fonts.py reads is kept (about 10 MB instead of 95).
 FROM ${NODE_IMAGE} AS vendor
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && find node_modules/@expo-google-fonts/noto-sans-sc -mindepth 1 -maxdepth 1 -type d \
+        ! -name 400Regular -exec rm -rf {} + \
+    && test -f node_modules/@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf
 
 # --- builder: a virtualenv with Doorstep and its dependencies ---------------------------------
 FROM ${PYTHON_IMAGE} AS builder
@@ -38,17 +43,22 @@ COPY backend ./backend
 COPY migrations ./migrations
 COPY pwa ./pwa
 COPY --from=vendor /app/node_modules ./node_modules
+# The build fails unless the packaged CJK font is the one found and reportlab embeds it.
 RUN pip install --no-deps -e . \
     && python -m compileall -q backend migrations \
-    && doorstep --help > /dev/null
+    && doorstep --help > /dev/null \
+    && python -c "from backend.config import Settings; from backend.kit import fonts; \
+from backend.stores import posters; path = fonts.cjk_font_path(Settings()); \
+assert path == fonts.PACKAGED_FONT, path; \
+posters.render_posters(path, [posters.PosterData('Doorstep', '', 'X', 'https://x')])"
 
 # --- final: slim runtime, non-root ------------------------------------------------------------
 FROM ${PYTHON_IMAGE}
 
-# fonts-wqy-microhei: CJK glyphs for QR posters and summary cards (docs/operations.md).
-# tini: PID 1 that forwards SIGTERM and reaps the embedded PostgreSQL's processes.
+# tini: PID 1 that forwards SIGTERM and reaps the embedded PostgreSQL's processes. No system CJK
+# font: posters and summary cards use the packaged one in node_modules/ (docs/operations.md).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-wqy-microhei tini \
+    && apt-get install -y --no-install-recommends tini \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 doorstep \

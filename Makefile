@@ -1,6 +1,7 @@
 # Doorstep developer commands. Every target bootstraps .venv on its own (idempotently: the
 # editable install is redone only when pyproject.toml changes), so a fresh clone needs only
-# Python 3.11+, make, and Node.js with npm (for the PWA's QR decoder, from package-lock.json).
+# Python 3.11+, make, and Node.js with npm (for the PWA's QR decoder and the CJK font of posters
+# and summary cards, from package-lock.json).
 #
 #   make run     the whole system on an embedded PostgreSQL, with a demo organization
 #   make test    the test suite (installs the Debian packages the tests need when root)
@@ -11,7 +12,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.doorstep-installed
-# The PWA's npm packages (package.json, pinned in package-lock.json), served by backend/pwa.py.
+# The npm packages (package.json, pinned in package-lock.json): the PWA's QR decoder, served by
+# backend/pwa.py, and the CJK font found by backend/kit/fonts.py.
 NODE_STAMP := node_modules/.doorstep-installed
 PYTEST_ARGS ?=
 
@@ -34,14 +36,15 @@ $(STAMP): pyproject.toml | $(BIN)/python $(NODE_STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-# Redone only when the lock changes; the registry only, no install scripts. Without npm the
-# server still runs (the scan screen falls back to typing the code), so this only warns.
+# Redone only when package.json or the lock changes; the registry only, no install scripts.
+# Without npm the server still runs (the scan screen falls back to typing the code; posters and
+# summary cards need a system CJK font or DOORSTEP_CJK_FONT_PATH), so this only warns.
 $(NODE_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
 	else \
-		echo "make: npm not found: the PWA's QR decoder (node_modules/) is not installed;" \
-			"install Node.js and npm, then run make install" >&2; \
+		echo "make: npm not found: the PWA's QR decoder and the CJK font (node_modules/) are not" \
+			"installed; install Node.js and npm, then run make install" >&2; \
 	fi
 
 install: $(STAMP)

@@ -4,7 +4,7 @@ import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     )
 
     timezone: str = "Asia/Shanghai"
+    # The language of a client that has no preference of its own (GET /api/v1/config).
+    locale_default: Literal["zh-CN", "en"] = "zh-CN"
     geofence_default_radius_m: Annotated[int, Field(ge=20, le=2000)] = 150
     next_action_horizon_days: Annotated[int, Field(ge=1, le=30)] = 7
 

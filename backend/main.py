@@ -3,16 +3,19 @@
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from backend.actions.endpoints import router as actions_router
 from backend.auth.endpoints import router as auth_router
+from backend.auth.tokens import read_access_token
 from backend.config import Settings, get_settings
 from backend.db import connect, create_engine, create_sessionmaker, create_sql_pool, open_database
 from backend.errors import install_error_handlers
 from backend.forms.endpoints import router as forms_router
+from backend.idempotency.repository import IdempotencyClaims
 from backend.kit.idempotency import IdempotencyMiddleware
 from backend.kit.process_owner import ProcessOwner
 from backend.kit.storage import build_storage
@@ -21,6 +24,7 @@ from backend.ops.docs import install_docs
 from backend.ops.endpoints import router as ops_router
 from backend.ops.logging import configure_logging
 from backend.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from backend.policy.endpoints import router as policy_router
 from backend.pwa import mount_pwa
 from backend.scheduler import build_scheduler
 from backend.stores.endpoints import router as stores_router
@@ -47,6 +51,7 @@ ROUTERS = (
     summaries_router,
     share_pages,
     timeline_router,
+    policy_router,
     ops_router,
 )
 
@@ -110,7 +115,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_docs(app)
     mount_pwa(app, PWA_DIR)  # last: its GET catch-all answers what no route did
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        read_caller=partial(read_access_token, settings.secret),
+        claims=IdempotencyClaims(app.state),
+        max_body_bytes=settings.max_body_bytes,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -1,17 +1,22 @@
 """Pieces the benchmarks share (not a benchmark: ``run_all.py`` runs ``bench_*.py`` only).
 
 - :func:`migrated_postgres`: an embedded PostgreSQL in a temporary directory, migrated to head;
-- :func:`bench_settings`: Settings for the app pointed at it;
+- :func:`bench_settings`: Settings for the app pointed at it, :func:`app_env` the same for a
+  server process;
+- :func:`seed_org`: an organization with its admin, one rep and one store, through the services;
+- :func:`vacuum_and_checkpoint`: after a bulk load, statistics fresh and pages written out;
 - :func:`uvicorn_server`: a real ``uvicorn`` process (1 worker) on 127.0.0.1, stopped afterwards;
 - :func:`http_load`: a small HTTP/1.1 keep-alive load generator (asyncio streams, requests
   pre-encoded), so the client spends as little of the shared CPU as possible;
-- :func:`percentile`: nearest-rank percentiles.
+- :func:`percentile`: nearest-rank percentiles, :func:`timing_summary` a line of them;
+- :data:`CHROMIUM_ARGS`: how the browser benchmarks start a headless Chromium.
 """
 
 import asyncio
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,15 +29,36 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend import migrate
 from backend.config import Environment, Settings
+from backend.db import create_engine, create_sessionmaker, session_scope
 from backend.kit.embedded_postgres import EmbeddedPostgres
+from backend.models import Organization, Store
+from backend.models.user import Role
+from backend.orgs import service as org_service
+from backend.stores import service as store_service
+from backend.stores.schemas import StoreCreate
+from backend.users import service as user_service
+from backend.users.schemas import UserCreate
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 SECRET_KEY = "bench-secret-key-of-enough-length-0123456789"
 PUBLIC_BASE_URL = "https://doorstep.bench"
+PASSWORD = "bench-password-123"
+STORE_AT = (30.2741, 120.1551)  # where the one store of :func:`seed_org` stands
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 T = TypeVar("T")
 
@@ -68,6 +94,77 @@ def bench_settings(url: str, data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**values, _env_file=None)
 
 
+async def vacuum_and_checkpoint(engine: AsyncEngine, tables: str = "") -> None:
+    """``VACUUM ANALYZE`` (of ``tables``, else all) and a ``CHECKPOINT``, so a bulk load's pages
+    are written out now, not while something is being timed."""
+    connection = await engine.connect()
+    try:
+        raw = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await raw.exec_driver_sql(f"VACUUM ANALYZE {tables}".strip())
+        await raw.exec_driver_sql("CHECKPOINT")
+    finally:
+        await connection.close()
+
+
+def app_env(
+    url: str, data_dir: Path, *, public_base_url: str | None = PUBLIC_BASE_URL
+) -> dict[str, str]:
+    """The ``DOORSTEP_*`` environment of a server process with :func:`bench_settings`' values
+    (``public_base_url=None``: none set, the app's own default)."""
+    env = {
+        "DOORSTEP_DATABASE_URL": url,
+        "DOORSTEP_DATA_DIR": str(data_dir),
+        "DOORSTEP_SECRET_KEY": SECRET_KEY,
+        "DOORSTEP_PUBLIC_BASE_URL": public_base_url,
+        "DOORSTEP_SCHEDULER_ENABLED": "false",
+        "DOORSTEP_LOG_LEVEL": "WARNING",
+    }
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def bench_store(**overrides: Any) -> StoreCreate:
+    """Store ``B-1`` at :data:`STORE_AT`; keyword arguments replace fields."""
+    values: dict[str, Any] = {
+        "code": "B-1",
+        "name": "老百姓大药房",
+        "address": "杭州",
+        "lat": STORE_AT[0],
+        "lng": STORE_AT[1],
+        "customer_type": "pharmacy",
+        **overrides,
+    }
+    return StoreCreate(**values)
+
+
+async def seed_org(
+    settings: Settings, store: StoreCreate | None = None, rep_display_name: str = "Rep"
+) -> tuple[Organization, Store]:
+    """Organization "Bench" with ``bench-admin`` and ``bench-rep`` (password :data:`PASSWORD`)
+    and one store (:func:`bench_store` unless given), made through the services on
+    ``settings.database_url``."""
+    store = store or bench_store()
+    assert settings.database_url
+    engine = create_engine(settings.database_url, settings)
+    try:
+        async with session_scope(create_sessionmaker(engine)) as session:
+            org, admin = await org_service.create_org(session, "Bench", "bench-admin", PASSWORD)
+            await user_service.create_user(
+                session,
+                org.id,
+                UserCreate(
+                    username="bench-rep",
+                    display_name=rep_display_name,
+                    role=Role.rep,
+                    password=PASSWORD,
+                ),
+                admin.id,
+            )
+            made = await store_service.create_store(session, settings, org.id, store, admin.id)
+            return org, made
+    finally:
+        await engine.dispose()
+
+
 def asyncpg_dsn(url: str) -> str:
     """A plain ``postgresql://`` DSN (for asyncpg) from a SQLAlchemy ``+asyncpg`` URL."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -80,6 +177,14 @@ def percentile(values: Sequence[float], q: float) -> float:
         raise ValueError("no values")
     rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100), at least 1
     return ordered[min(len(ordered), int(rank)) - 1]
+
+
+def timing_summary(times: Sequence[float]) -> str:
+    """``median … p95 … p99 … max …`` of ``times`` (in ms), aligned for a column of them."""
+    return (
+        f"median {statistics.median(times):6.2f} ms   p95 {percentile(times, 95):6.2f} ms"
+        f"   p99 {percentile(times, 99):6.2f} ms   max {max(times):6.2f} ms"
+    )
 
 
 # --- a real server -------------------------------------------------------------------------------

@@ -377,14 +377,7 @@ def main() -> int:
         print(
             f"seeded 1 org, {reps:,} reps, {STORES} stores in {time.perf_counter() - started:.1f} s"
         )
-        app_env = {
-            "DOORSTEP_DATABASE_URL": url,
-            "DOORSTEP_DATA_DIR": str(tmp / "data"),
-            "DOORSTEP_SECRET_KEY": _harness.SECRET_KEY,
-            "DOORSTEP_PUBLIC_BASE_URL": _harness.PUBLIC_BASE_URL,
-            "DOORSTEP_SCHEDULER_ENABLED": "false",
-            "DOORSTEP_LOG_LEVEL": "WARNING",
-        }
+        app_env = _harness.app_env(url, tmp / "data")
         baseline_env = {
             BASELINE_DSN_ENV: _harness.asyncpg_dsn(url),
             BASELINE_POOL_ENV: str(settings.database_pool_size),

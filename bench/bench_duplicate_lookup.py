@@ -98,6 +98,7 @@ async def _base(settings: Settings, sessionmaker: async_sessionmaker[AsyncSessio
                 position=Position(lat=31.2304, lng=121.4737, accuracy_m=10, captured_at=now),
                 device_time=now,
             ),
+            now,
         )
         if not isinstance(view, VisitView):
             raise RuntimeError("the seed check-in was taken for a replay")
@@ -188,14 +189,7 @@ async def _seed(url: str, settings: Settings, photos: int) -> Base:
             await connection.exec_driver_sql(BANDS_SQL)
             print(f"  {photos * 4:,} hash bands in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
-        autocommit = await engine.connect()
-        try:
-            raw = await autocommit.execution_options(isolation_level="AUTOCOMMIT")
-            await raw.exec_driver_sql("VACUUM ANALYZE visits, photos, photo_hash_bands")
-            # Write the loaded pages out now, not while the lookups are being timed.
-            await raw.exec_driver_sql("CHECKPOINT")
-        finally:
-            await autocommit.close()
+        await _harness.vacuum_and_checkpoint(engine, "visits, photos, photo_hash_bands")
         print(f"  VACUUM ANALYZE + CHECKPOINT in {time.perf_counter() - started:.1f} s")
         return base
     finally:
@@ -312,6 +306,7 @@ async def _lookup(
             phash=phash,
             original_sha256=random.randbytes(32),
             exclude_visit_id=uuid.uuid4(),
+            now=datetime.now(UTC),
         )
         return (time.perf_counter() - started) * 1000, matches
 
@@ -422,13 +417,6 @@ async def _explain(url: str, settings: Settings, base: Base) -> str:
         await engine.dispose()
 
 
-def _summary(times: list[float]) -> str:
-    return (
-        f"median {statistics.median(times):6.2f} ms   p95 {_harness.percentile(times, 95):6.2f} ms"
-        f"   p99 {_harness.percentile(times, 99):6.2f} ms   max {max(times):6.2f} ms"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--photos", type=int, default=1_000_000)
@@ -452,7 +440,7 @@ def main() -> int:
         f"find_duplicates over {args.photos:,} stored hashes ({args.photos * 4:,} band rows), "
         f"{len(times)} lookups, {keys} band keys probed each, one session per lookup"
     )
-    print(f"  {_summary(times)}")
+    print(f"  {_harness.timing_summary(times)}")
     print(
         f"  candidates read per lookup: mean {statistics.mean(figures.candidates):.0f}, "
         f"max {max(figures.candidates)}"
@@ -474,10 +462,11 @@ def main() -> int:
         + f" ({len(gc.get_objects()):,} objects tracked)"
     )
     frozen = f"next {len(figures.frozen_times_ms)}, after gc.freeze():"
-    print(f"  {frozen:<40} {_summary(figures.frozen_times_ms)}")
-    print(f"  {'band probe alone, every candidate back:':<40} {_summary(figures.probe_ms)}")
+    print(f"  {frozen:<40} {_harness.timing_summary(figures.frozen_times_ms)}")
+    alone = "band probe alone, every candidate back:"
+    print(f"  {alone:<40} {_harness.timing_summary(figures.probe_ms)}")
     hamming = "band probe alone, Hamming check in SQL:"
-    print(f"  {hamming:<40} {_summary(figures.probe_sql_hamming_ms)}")
+    print(f"  {hamming:<40} {_harness.timing_summary(figures.probe_sql_hamming_ms)}")
     if plan:
         print("  plan of the band probe (one random hash):")
         print("\n".join("    " + line for line in plan.splitlines()))

@@ -18,10 +18,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from backend.kit import fonts
 from backend.photos.processing import process_photo
 
 GOAL_MS = 25.0
-DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# The packaged CJK font when installed (npm ci), else the first system one found.
+DEFAULT_FONT = next(
+    (Path(path) for path in fonts.CANDIDATES if Path(path).is_file()), fonts.PACKAGED_FONT
+)
 LINES = ["益丰大药房（文三路店）", "张三 · 2026-11-23 10:32 (UTC+8)"]
 
 
@@ -54,7 +58,7 @@ def main() -> int:
     parser.add_argument("--font", type=Path, default=DEFAULT_FONT)
     args = parser.parse_args()
     if not args.font.is_file():
-        print(f"no CJK font at {args.font} (apt-get install -y fonts-wqy-microhei)")
+        print(f"no CJK font at {args.font}: {fonts.FIX}")
         return 2
 
     data = camera_like_jpeg()

@@ -22,18 +22,11 @@ import httpx
 from PIL import Image, ImageDraw, ImageFilter
 
 from backend.config import Settings
-from backend.db import create_engine, create_sessionmaker, session_scope
-from backend.models.user import Role
-from backend.orgs import service as org_service
 from backend.stores import qr
-from backend.stores import service as store_service
-from backend.stores.schemas import StoreCreate
-from backend.users import service as user_service
-from backend.users.schemas import UserCreate
 
 GOAL_MEDIAN_MS = 25.0
-PASSWORD = "bench-password-123"
-STORE_AT = (30.2741, 120.1551)
+PASSWORD = _harness.PASSWORD
+STORE_AT = _harness.STORE_AT
 KINDS = ("storefront", "shelf", "conversation")
 
 
@@ -52,36 +45,10 @@ def camera_jpeg(seed: int) -> bytes:
     return out.getvalue()
 
 
-async def seed(settings: Settings, url: str) -> tuple[str, str, str]:
-    engine = create_engine(url, settings)
-    try:
-        async with session_scope(create_sessionmaker(engine)) as session:
-            org, admin = await org_service.create_org(session, "Bench", "bench-admin", PASSWORD)
-            await user_service.create_user(
-                session,
-                org.id,
-                UserCreate(
-                    username="bench-rep", display_name="李明", role=Role.rep, password=PASSWORD
-                ),
-                admin.id,
-            )
-            store = await store_service.create_store(
-                session,
-                settings,
-                org.id,
-                StoreCreate(
-                    code="B-1",
-                    name="益丰大药房（文三路店）",
-                    address="杭州市西湖区文三路 100 号",
-                    lat=STORE_AT[0],
-                    lng=STORE_AT[1],
-                    customer_type="pharmacy",
-                ),
-                admin.id,
-            )
-            return qr.qr_url_for(settings, org, store), "bench-rep", PASSWORD
-    finally:
-        await engine.dispose()
+async def seed(settings: Settings) -> tuple[str, str, str]:
+    store = _harness.bench_store(name="益丰大药房（文三路店）", address="杭州市西湖区文三路 100 号")
+    org, made = await _harness.seed_org(settings, store, rep_display_name="李明")
+    return qr.qr_url_for(settings, org, made), "bench-rep", PASSWORD
 
 
 def iso(moment: datetime) -> str:
@@ -96,15 +63,8 @@ def main() -> int:
     sizes = [len(p) for p in photos]
     with _harness.migrated_postgres("doorstep-bench-photo-") as (url, tmp):
         settings = _harness.bench_settings(url, tmp / "data")
-        qr_url, username, password = _harness.run_async(seed(settings, url))
-        env = {
-            "DOORSTEP_DATABASE_URL": url,
-            "DOORSTEP_DATA_DIR": str(tmp / "data"),
-            "DOORSTEP_SECRET_KEY": _harness.SECRET_KEY,
-            "DOORSTEP_PUBLIC_BASE_URL": _harness.PUBLIC_BASE_URL,
-            "DOORSTEP_SCHEDULER_ENABLED": "false",
-            "DOORSTEP_LOG_LEVEL": "WARNING",
-        }
+        qr_url, username, password = _harness.run_async(seed(settings))
+        env = _harness.app_env(url, tmp / "data")
         with _harness.uvicorn_server("backend.main:create_app", env, tmp / "app.log") as server:
             base = f"http://127.0.0.1:{server.port}"
             with httpx.Client(base_url=base, timeout=30) as client:

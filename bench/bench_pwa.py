@@ -25,59 +25,17 @@ from typing import Any
 import _harness
 from PIL import Image, ImageDraw, ImageFilter
 
-from backend.config import Environment, Settings
-from backend.db import create_engine, create_sessionmaker, session_scope
-from backend.models.user import Role
-from backend.orgs import service as org_service
-from backend.stores import service as store_service
-from backend.stores.schemas import StoreCreate
-from backend.users import service as user_service
-from backend.users.schemas import UserCreate
-
-PASSWORD = "bench-password-123"
+PASSWORD = _harness.PASSWORD
 CHROMIUM = os.environ.get("DOORSTEP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STORE_AT = (30.2741, 120.1551)
+CHROMIUM_ARGS = _harness.CHROMIUM_ARGS
+STORE_AT = _harness.STORE_AT
 GOAL_SHELL_KB = 100
 GOAL_RELOAD_S = 1.0
 GOAL_PHOTO_KB = 400
 
 
-async def seed(url: str) -> None:
-    settings = Settings(environment=Environment.test, database_url=url, _env_file=None)
-    engine = create_engine(url, settings)
-    async with session_scope(create_sessionmaker(engine)) as session:
-        org, admin = await org_service.create_org(session, "Bench", "bench-admin", PASSWORD)
-        await user_service.create_user(
-            session,
-            org.id,
-            UserCreate(username="bench-rep", display_name="Rep", role=Role.rep, password=PASSWORD),
-            admin.id,
-        )
-        await store_service.create_store(
-            session,
-            settings,
-            org.id,
-            StoreCreate(
-                code="B-1",
-                name="老百姓大药房",
-                address="杭州",
-                lat=STORE_AT[0],
-                lng=STORE_AT[1],
-                customer_type="pharmacy",
-            ),
-            admin.id,
-        )
-    await engine.dispose()
+async def seed(url: str, data_dir: Path) -> None:
+    await _harness.seed_org(_harness.bench_settings(url, data_dir))
 
 
 def camera_jpeg() -> bytes:
@@ -194,14 +152,8 @@ def main(argv: list[str]) -> int:
         print(f"bench_pwa: Chromium not found at {CHROMIUM}; apt-get install -y chromium")
         return 1
     with _harness.migrated_postgres("doorstep-bench-pwa-") as (url, tmp):
-        asyncio.run(seed(url))
-        env = {
-            "DOORSTEP_DATABASE_URL": url,
-            "DOORSTEP_DATA_DIR": str(tmp / "data"),
-            "DOORSTEP_SECRET_KEY": _harness.SECRET_KEY,
-            "DOORSTEP_SCHEDULER_ENABLED": "false",
-            "DOORSTEP_LOG_LEVEL": "WARNING",
-        }
+        asyncio.run(seed(url, tmp / "data"))
+        env = _harness.app_env(url, tmp / "data", public_base_url=None)
         log = tmp / "server.log"
         with _harness.uvicorn_server("backend.main:create_app", env, log) as server:
             figures = asyncio.run(measure(f"http://127.0.0.1:{server.port}", args.reloads))

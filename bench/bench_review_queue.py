@@ -23,7 +23,6 @@ Usage: python bench/bench_review_queue.py [--visits N] [--requests N] [--explain
 import argparse
 import asyncio
 import random
-import statistics
 import sys
 import time
 import uuid
@@ -59,7 +58,7 @@ from backend.users.schemas import UserCreate
 from backend.visits import check_in as visit_check_in
 from backend.visits import completion
 from backend.visits import photos as visit_photos
-from backend.visits import service as visit_service
+from backend.visits import repository as visit_repository
 from backend.visits.schemas import CheckInRequest, Position
 from backend.visits.service import VisitView
 
@@ -177,6 +176,7 @@ async def _template_visit(
             position=Position(lat=store.lat, lng=store.lng, accuracy_m=12, captured_at=now),
             device_time=now,
         ),
+        now,
     )
     if not isinstance(view, VisitView):
         raise RuntimeError("the seed check-in was taken for a replay")
@@ -188,12 +188,12 @@ async def _template_visit(
         for seed, kind in enumerate(PhotoKind):
             spec = PhotoSpec(kind, seed, store.name, store.customer_type, now)
             data = draw_photo(spec, font)
-            await visit_photos.put_photo(session, settings, storage, rep, visit_id, kind, data)
+            await visit_photos.put_photo(session, settings, storage, rep, visit_id, kind, data, now)
     finally:
         await storage.close()
     form = await form_service.current_form(session, org_id, store.customer_type)
     answers = demo_answers(random.Random(1), store, form, now.date())
-    await completion.put_answers(session, rep, visit_id, answers)
+    await completion.put_answers(session, rep, visit_id, answers, now)
     await completion.put_next_action(
         session,
         settings,
@@ -202,8 +202,9 @@ async def _template_visit(
         NextActionInput(
             id=uuid.uuid4(), type="send_sample", due_at=now + timedelta(days=3), note="送样 3 盒"
         ),
+        now,
     )
-    await completion.submit(session, settings, rep, visit_id)
+    await completion.submit(session, settings, rep, visit_id, now)
     return visit_id
 
 
@@ -300,13 +301,7 @@ async def _seed(url: str, settings: Settings, n: int) -> Seeded:
             await connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             await connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
             await _copy(connection, seeded, stores, n)
-        autocommit = await engine.connect()
-        try:
-            raw = await autocommit.execution_options(isolation_level="AUTOCOMMIT")
-            await raw.exec_driver_sql("VACUUM ANALYZE")
-            await raw.exec_driver_sql("CHECKPOINT")
-        finally:
-            await autocommit.close()
+        await _harness.vacuum_and_checkpoint(engine)
         return seeded
     finally:
         await engine.dispose()
@@ -330,7 +325,7 @@ async def _middle_cursor(
 ) -> tuple[datetime, uuid.UUID]:
     """The sort key of the visit halfway down the supervisor's queue."""
     async with sessionmaker() as session:
-        stmt = visit_service.visible_visits(principal).where(Visit.status == VisitStatus.submitted)
+        stmt = visit_repository.visible(principal).where(Visit.status == VisitStatus.submitted)
         count = len((await session.scalars(stmt.with_only_columns(Visit.id))).all())
         row = (
             await session.execute(
@@ -376,9 +371,7 @@ def _queue_sql(scenario: Scenario, dialect: Dialect, *, seekable: bool = False) 
     ``seekable``: with the cursor's ``submitted_at >= ...`` also stated on its own, which the
     index can seek to (the OR of the cursor condition is only a filter): the proposed fix.
     """
-    stmt = visit_service.visible_visits(scenario.principal).where(
-        Visit.status == VisitStatus.submitted
-    )
+    stmt = visit_repository.visible(scenario.principal).where(Visit.status == VisitStatus.submitted)
     if scenario.rep_id is not None:
         stmt = stmt.where(Visit.rep_id == scenario.rep_id)
     if scenario.flagged is not None:
@@ -414,13 +407,6 @@ def _plan_summary(plan: list[str]) -> str:
     return " > ".join(nodes[:5]) + f"; {execution}"
 
 
-def _summary(times: list[float]) -> str:
-    return (
-        f"median {statistics.median(times):6.2f} ms   p95 {_harness.percentile(times, 95):6.2f} ms"
-        f"   p99 {_harness.percentile(times, 99):6.2f} ms   max {max(times):6.2f} ms"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--visits", type=int, default=100_000)
@@ -450,14 +436,7 @@ def main() -> int:
                 await engine.dispose()
 
         scenarios = _scenarios(seeded, asyncio.run(middle()))
-        env = {
-            "DOORSTEP_DATABASE_URL": url,
-            "DOORSTEP_DATA_DIR": str(tmp / "data"),
-            "DOORSTEP_SECRET_KEY": _harness.SECRET_KEY,
-            "DOORSTEP_PUBLIC_BASE_URL": _harness.PUBLIC_BASE_URL,
-            "DOORSTEP_SCHEDULER_ENABLED": "false",
-            "DOORSTEP_LOG_LEVEL": "WARNING",
-        }
+        env = _harness.app_env(url, tmp / "data")
         with _harness.uvicorn_server("backend.main:create_app", env, tmp / "app.log") as server:
             now = datetime.now(UTC)
             for scenario in scenarios:
@@ -503,7 +482,7 @@ def main() -> int:
         p95 = _harness.percentile(result.latencies_ms, 95)
         verdict = "OK" if p95 <= GOAL_MS else "OVER GOAL"
         over = over or p95 > GOAL_MS
-        print(f"  {scenario.name:<36} {_summary(result.latencies_ms)}  {verdict}")
+        print(f"  {scenario.name:<36} {_harness.timing_summary(result.latencies_ms)}  {verdict}")
         size, items, cpu_ms = extras[scenario.name]
         cpu = f"{cpu_ms:.1f} ms" if cpu_ms is not None else "n/a"
         print(

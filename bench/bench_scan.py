@@ -25,66 +25,26 @@ from typing import Any
 import _harness
 import httpx
 
-from backend.config import Environment, Settings
-from backend.db import create_engine, create_sessionmaker, session_scope
-from backend.models.user import Role
-from backend.orgs import service as org_service
-from backend.stores import service as store_service
-from backend.stores.schemas import StoreCreate
-from backend.users import service as user_service
-from backend.users.schemas import UserCreate
-
 sys.path.insert(0, str(_harness.ROOT))
 from tests.e2e.fake_camera import blank_video, door_code_video
 
-PASSWORD = "bench-password-123"
+PASSWORD = _harness.PASSWORD
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *_harness.CHROMIUM_ARGS,
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
 ]
-STORE_AT = (30.2741, 120.1551)
+STORE_AT = _harness.STORE_AT
 NO_BARCODE_DETECTOR = "delete window.BarcodeDetector;"
 GOAL_SHELL_KB = 100
 GOAL_SCAN_KB = 150
 GOAL_FRAME_TO_CHECK_IN_S = 1.0
 
 
-async def seed(url: str) -> str:
-    settings = Settings(environment=Environment.test, database_url=url, _env_file=None)
-    engine = create_engine(url, settings)
-    async with session_scope(create_sessionmaker(engine)) as session:
-        org, admin = await org_service.create_org(session, "Bench", "bench-admin", PASSWORD)
-        await user_service.create_user(
-            session,
-            org.id,
-            UserCreate(username="bench-rep", display_name="Rep", role=Role.rep, password=PASSWORD),
-            admin.id,
-        )
-        store = await store_service.create_store(
-            session,
-            settings,
-            org.id,
-            StoreCreate(
-                code="B-1",
-                name="老百姓大药房",
-                address="杭州",
-                lat=STORE_AT[0],
-                lng=STORE_AT[1],
-                customer_type="pharmacy",
-            ),
-            admin.id,
-        )
-    await engine.dispose()
-    return str(store.id)
+async def seed(url: str, data_dir: Path) -> str:
+    _, made = await _harness.seed_org(_harness.bench_settings(url, data_dir))
+    return str(made.id)
 
 
 def door_code(base_url: str, store_id: str) -> str:
@@ -231,14 +191,8 @@ def main(argv: list[str]) -> int:
         print("bench_scan: node_modules/jsqr missing; run `make install` (npm ci)")
         return 1
     with _harness.migrated_postgres("doorstep-bench-scan-") as (url, tmp):
-        store_id = asyncio.run(seed(url))
-        env = {
-            "DOORSTEP_DATABASE_URL": url,
-            "DOORSTEP_DATA_DIR": str(tmp / "data"),
-            "DOORSTEP_SECRET_KEY": _harness.SECRET_KEY,
-            "DOORSTEP_SCHEDULER_ENABLED": "false",
-            "DOORSTEP_LOG_LEVEL": "WARNING",
-        }
+        store_id = asyncio.run(seed(url, tmp / "data"))
+        env = _harness.app_env(url, tmp / "data", public_base_url=None)
         with _harness.uvicorn_server("backend.main:create_app", env, tmp / "server.log") as server:
             base_url = f"http://127.0.0.1:{server.port}"
             figures = asyncio.run(measure(base_url, door_code(base_url, store_id), tmp, args.runs))

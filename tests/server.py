@@ -1,7 +1,9 @@
 """A real ``uvicorn`` process serving the app against a test database, for tests that must
-talk HTTP to a separate process (fuzzing, browsers)."""
+talk HTTP to a separate process (fuzzing, browsers); and the ``doorstep`` command, with the
+environment the tests run it in."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +22,25 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def doorstep_command() -> list[str]:
+    """The installed ``doorstep`` script next to this Python, else ``python -m backend.cli``."""
+    script = shutil.which("doorstep", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "backend.cli"]
+
+
+def cli_environment(data_dir: Path) -> dict[str, str]:
+    """This process's environment without any ``DOORSTEP_*`` setting, plus a test's own: the
+    data dir (and so the embedded database in it), quiet logs, no scheduler."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")}
+    environment.update(
+        DOORSTEP_DATA_DIR=str(data_dir),
+        DOORSTEP_ENVIRONMENT="test",
+        DOORSTEP_LOG_LEVEL="WARNING",
+        DOORSTEP_SCHEDULER_ENABLED="false",
+    )
+    return environment
 
 
 @contextmanager

@@ -18,10 +18,12 @@ from fastapi import FastAPI
 from backend.kit.time import utc_now
 from backend.ops.docs import ASSETS as DOC_ASSETS
 from backend.ops.docs import asset_url
-from tests.conftest import Org, World
-from tests.photos.images import encode, synthetic_photo
-from tests.visits.conftest import Field, fill_form
-from tests.visits.test_completion import KINDS, complete, next_action, submit
+from tests.factories.forms import fill_form
+from tests.factories.images import encode, synthetic_photo
+from tests.factories.stores import create_store, create_team
+from tests.factories.visits import KINDS, Field, complete, next_action, submit
+from tests.factories.visits import check_in_body as new_check_in
+from tests.factories.world import Org, World
 
 ADMIN, SUPERVISOR, REP = "admin", "supervisor", "rep"
 EVERYONE = frozenset({ADMIN, SUPERVISOR, REP})
@@ -40,18 +42,7 @@ class Context:
         self.team_made = False
 
     async def team(self) -> dict[str, Any]:
-        response = await self.client.post(
-            "/api/v1/teams",
-            json={
-                "name": f"team {uuid.uuid4().hex[:6]}",
-                "supervisor_id": str(self.org.supervisor.id),
-                "member_ids": [str(self.org.rep.id), str(self.org.other_rep.id)],
-            },
-            headers=self.org.admin.headers,
-        )
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return await create_team(self.client, self.org, members=[self.org.rep, self.org.other_rep])
 
     async def open_visit(self) -> str:
         """An open visit of org A's rep, in a team the supervisor leads."""
@@ -90,21 +81,7 @@ class Context:
             )
 
     async def store(self) -> dict[str, Any]:
-        response = await self.client.post(
-            "/api/v1/stores",
-            json={
-                "code": f"S-{uuid.uuid4().hex[:8]}",
-                "name": "益丰大药房（文三路店）",
-                "address": "杭州市西湖区文三路 100 号",
-                "lat": 30.2775,
-                "lng": 120.1265,
-                "customer_type": "pharmacy",
-            },
-            headers=self.org.admin.headers,
-        )
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return await create_store(self.client, self.org.admin.headers)
 
 
 Params = Callable[[Context], Awaitable[dict[str, str]]]
@@ -223,13 +200,8 @@ def in_two_days() -> str:
 
 
 def check_in_body(ctx: Context, params: dict[str, str]) -> dict[str, Any]:
-    now = utc_now().isoformat().replace("+00:00", "Z")
-    return {
-        "id": str(uuid.uuid4()),
-        "qr": params["qr"],
-        "position": {"lat": 30.2775, "lng": 120.1265, "accuracy_m": 10, "captured_at": now},
-        "device_time": now,
-    }
+    now = utc_now()
+    return new_check_in(params["qr"], accuracy_m=10, captured_at=now, device_time=now)
 
 
 CSV = "code,name,address,lat,lng,customer_type\nM-{n},门店,杭州,30.27,120.12,clinic\n"
@@ -391,6 +363,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/notifications/{notification_id}/read"): Rule(
         REPS, params=notification_params, denied="404"
     ),
+    ("GET", "/api/v1/config"): Rule(EVERYONE),
     ("GET", "/healthz"): Rule(EVERYONE, public=True),
     ("GET", "/readyz"): Rule(EVERYONE, public=True),
     ("GET", "/metrics"): Rule(EVERYONE, public=True),

@@ -6,9 +6,7 @@ line, and ``serve`` stops its database cleanly on SIGTERM. Also the demo organiz
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,13 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.config import Settings
 from backend.db import session_scope
 from backend.demo import demo_stores, seed_demo
+from tests.server import cli_environment, doorstep_command, free_port
 
 PASSWORD = "cli-test-password"
-
-
-def _doorstep() -> list[str]:
-    script = shutil.which("doorstep", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "backend.cli"]
 
 
 @pytest.fixture(scope="module")
@@ -43,19 +37,12 @@ def data_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def env(data_dir: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")}
-    environment.update(
-        DOORSTEP_DATA_DIR=str(data_dir),
-        DOORSTEP_ENVIRONMENT="test",
-        DOORSTEP_LOG_LEVEL="WARNING",
-        DOORSTEP_SCHEDULER_ENABLED="false",
-    )
-    return environment
+    return cli_environment(data_dir)
 
 
 def doorstep(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*_doorstep(), *args],
+        [*doorstep_command(), *args],
         env=env,
         cwd=Path(env["DOORSTEP_DATA_DIR"]).parent,  # no stray .env from the checkout
         capture_output=True,
@@ -63,13 +50,6 @@ def doorstep(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
         timeout=60,
         check=False,
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _postmaster_pid(data_dir: Path) -> int | None:
@@ -151,11 +131,11 @@ def test_create_user_and_its_errors(env: dict[str, str], org: str) -> None:
 def server(
     env: dict[str, str], data_dir: Path, org: str
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = _free_port()
+    port = free_port()
     log = data_dir.parent / "serve.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [*_doorstep(), "serve", "--port", str(port)],
+            [*doorstep_command(), "serve", "--port", str(port)],
             env=env,
             cwd=data_dir.parent,
             stdout=output,

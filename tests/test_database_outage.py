@@ -23,18 +23,18 @@ import httpx
 import pytest
 
 from backend import migrate
-from backend.config import Environment, Settings
-from backend.db import create_engine, create_sessionmaker, session_scope
 from backend.kit.embedded_postgres import EmbeddedPostgres
 from backend.kit.time import utc_now
 from backend.orgs import service as org_service
 from tests import pg_ctl
+from tests.factories.stores import create_store
+from tests.factories.visits import check_in_body
+from tests.factories.world import access_token, seeding
 from tests.server import running_server
 
 PASSWORD = "outage-password-123"
 REPS = 6  # checking in all along
 LATE_REPS = 3  # checking in once, from the middle of the outage
-STORE_LAT, STORE_LNG = 30.2775, 120.1265
 
 
 @dataclass
@@ -58,10 +58,6 @@ async def cluster() -> AsyncIterator[Cluster]:
             await asyncio.to_thread(pg_ctl.start, embedded.pgdata, str(embedded.pgdata))
         await asyncio.to_thread(embedded.stop)
         shutil.rmtree(base, ignore_errors=True)
-
-
-def iso_now() -> str:
-    return utc_now().isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -154,13 +150,30 @@ def _client(base_url: str) -> httpx.AsyncClient:
 
 
 def _check_in_body(visit_id: uuid.UUID, qr: str) -> dict[str, Any]:
-    now = iso_now()
-    return {
-        "id": str(visit_id),
-        "qr": qr,
-        "position": {"lat": STORE_LAT, "lng": STORE_LNG, "accuracy_m": 10, "captured_at": now},
-        "device_time": now,
-    }
+    now = utc_now()
+    return check_in_body(qr, accuracy_m=10, captured_at=now, device_time=now, visit_id=visit_id)
+
+
+async def _abandon(
+    load: Load,
+    name: str,
+    client: httpx.AsyncClient,
+    visit_id: uuid.UUID,
+    headers: dict[str, str],
+    done_after_retry: frozenset[int] = frozenset(),
+) -> None:
+    await load.until_done(
+        name,
+        "abandon",
+        partial(
+            client.post,
+            f"/api/v1/visits/{visit_id}/abandon",
+            json={"reason": "outage"},
+            headers=headers,
+        ),
+        done={200},
+        done_after_retry=done_after_retry,
+    )
 
 
 async def _rep_worker(
@@ -179,18 +192,7 @@ async def _rep_worker(
             done={200, 201},
         )
         # A 409 after a retry: the attempt that got 503 had committed after all.
-        await load.until_done(
-            name,
-            "abandon",
-            partial(
-                client.post,
-                f"/api/v1/visits/{visit_id}/abandon",
-                json={"reason": "outage"},
-                headers=headers,
-            ),
-            done={200},
-            done_after_retry=frozenset({409}),
-        )
+        await _abandon(load, name, client, visit_id, headers, done_after_retry=frozenset({409}))
         await load.until_done(
             name,
             "get visit",
@@ -214,17 +216,7 @@ async def _late_check_in(
         done={200, 201},
     )
     load.retried_ids.add(visit_id)
-    await load.until_done(
-        name,
-        "abandon",
-        partial(
-            client.post,
-            f"/api/v1/visits/{visit_id}/abandon",
-            json={"reason": "outage"},
-            headers={"Authorization": f"Bearer {token}"},
-        ),
-        done={200},
-    )
+    await _abandon(load, name, client, visit_id, {"Authorization": f"Bearer {token}"})
 
 
 async def _reader(load: Load, token: str, client: httpx.AsyncClient) -> None:
@@ -239,47 +231,18 @@ async def _reader(load: Load, token: str, client: httpx.AsyncClient) -> None:
 
 
 async def _seed(url: str, data_dir: Path) -> str:
-    settings = Settings(
-        environment=Environment.test, database_url=url, data_dir=data_dir, _env_file=None
-    )
-    engine = create_engine(url, settings)
-    try:
-        async with session_scope(create_sessionmaker(engine)) as session:
-            await org_service.create_org(session, "Outage Org", "outage-admin", PASSWORD)
-    finally:
-        await engine.dispose()
+    async with seeding(url, data_dir=data_dir) as (session, _):
+        await org_service.create_org(session, "Outage Org", "outage-admin", PASSWORD)
     return "outage-admin"
-
-
-async def _token(client: httpx.AsyncClient, username: str) -> str:
-    response = await client.post(
-        "/api/v1/auth/token",
-        data={"grant_type": "password", "username": username, "password": PASSWORD},
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
 
 
 async def test_database_stopped_under_load_answers_503_and_recovers(cluster: Cluster) -> None:
     admin_name = await _seed(cluster.url, cluster.data_dir)
     with running_server(cluster.url, cluster.data_dir) as base_url:
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as setup:
-            admin = {"Authorization": f"Bearer {await _token(setup, admin_name)}"}
-            store = await setup.post(
-                "/api/v1/stores",
-                json={
-                    "code": "OUT-1",
-                    "name": "益丰大药房（文三路店）",
-                    "address": "杭州市西湖区文三路 100 号",
-                    "lat": STORE_LAT,
-                    "lng": STORE_LNG,
-                    "customer_type": "pharmacy",
-                },
-                headers=admin,
-            )
-            assert store.status_code == 201, store.text
-            qr = store.json()["qr_url"]
+            admin = {"Authorization": f"Bearer {await access_token(setup, admin_name, PASSWORD)}"}
+            store = await create_store(setup, admin, code="OUT-1")
+            qr = store["qr_url"]
             assert qr, "an admin's store answer carries its door code"
             tokens: dict[str, str] = {}
             rep_ids: list[uuid.UUID] = []
@@ -297,7 +260,7 @@ async def test_database_stopped_under_load_answers_503_and_recovers(cluster: Clu
                 )
                 assert created.status_code == 201, created.text
                 rep_ids.append(uuid.UUID(created.json()["id"]))
-                tokens[name] = await _token(setup, name)
+                tokens[name] = await access_token(setup, name, PASSWORD)
         steady = dict(list(tokens.items())[:REPS])
         late = dict(list(tokens.items())[REPS:])
 

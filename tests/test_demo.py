@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
 from backend.db import session_scope
-from backend.demo import DEMO_PASSWORD, REPS, seed_demo
+from backend.demo import DEMO_PASSWORD, REPS, SUPERVISOR, seed_demo
+from backend.events.catalog import PAYLOADS, EventType
 from backend.models import (
     Event,
     NextAction,
@@ -73,6 +74,10 @@ async def test_demo_history_has_every_state_and_seeds_once(
             )
         )
         before = await _table_counts(session)
+        events = list(await session.scalars(select(Event).where(Event.org_id == demo.org_id)))
+        notices = list(
+            await session.scalars(select(Notification).where(Notification.org_id == demo.org_id))
+        )
 
     states = Counter(v.status for v in visits)
     assert set(states) == set(VisitStatus), states
@@ -116,6 +121,39 @@ async def test_demo_history_has_every_state_and_seeds_once(
     assert any(a.status == NextActionStatus.open and a.due_at < now for a in actions.values())
     assert any(a.status == NextActionStatus.open and a.due_at > now for a in actions.values())
     assert any(a.status == NextActionStatus.done for a in actions.values())
+
+    # The history came from the flows: every event is the catalog's, and each one is stamped
+    # with the simulated time the flow ran at, as the rows it changed are.
+    for event in events:
+        payload = PAYLOADS[EventType(event.type)]
+        assert payload.subject_type == event.subject_type, event.type
+        payload.model_validate(event.payload)
+    stamped: dict[tuple[str, uuid.UUID], list[datetime]] = {}
+    for event in events:
+        stamped.setdefault((event.type, event.subject_id), []).append(event.occurred_at)
+    for visit in visits:
+        assert stamped[("visit.checked_in", visit.id)] == [visit.server_received_at]
+        if visit.submitted_at is not None:
+            last = "visit.resubmitted" if visit.submit_count > 1 else "visit.submitted"
+            assert max(stamped[(last, visit.id)]) == visit.submitted_at
+        if visit.status == VisitStatus.abandoned:
+            assert stamped[("visit.abandoned", visit.id)] == [visit.abandoned_at]
+    for action in actions.values():
+        assert stamped[("next_action.created", action.id)] == [action.created_at]
+        if action.completed_at is not None:
+            assert stamped[("next_action.completed", action.id)] == [action.completed_at]
+    # Reminders and escalations are the jobs', sent at the simulated ticks.
+    sent = Counter(n.type for n in notices)
+    for kind in ("next_action.due_soon", "next_action.due", "next_action.overdue"):
+        assert sent[kind] >= 1, sent
+    supervisor_id = next(i for i, name in reps.items() if name == SUPERVISOR[0])
+    for notice in notices:
+        if notice.type == "next_action.overdue":
+            action = next(a for a in actions.values() if a.id == notice.subject_id)
+            assert notice.user_id == supervisor_id and notice.created_at == action.escalated_at
+        elif notice.type == "next_action.due":
+            action = next(a for a in actions.values() if a.id == notice.subject_id)
+            assert notice.created_at == action.reminded_due_at
 
     # The supervisor's queue: the submitted visits, oldest submission first.
     supervisor = await _login(client, "supervisor")

@@ -15,7 +15,7 @@ import httpx
 
 from backend.kit.embedded_postgres import EmbeddedPostgres
 from tests import pg_ctl
-from tests.server import free_port, wait_until_answering
+from tests.server import cli_environment, doorstep_command, free_port, wait_until_answering
 
 
 def test_a_killed_user_does_not_keep_the_cluster_running_for_ever() -> None:
@@ -39,11 +39,6 @@ def test_a_killed_user_does_not_keep_the_cluster_running_for_ever() -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _doorstep() -> list[str]:
-    script = shutil.which("doorstep", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "backend.cli"]
-
-
 def _wait_until_gone(pid: int, timeout_s: float = 10) -> bool:
     deadline = time.monotonic() + timeout_s
     while pg_ctl.alive(pid):
@@ -59,18 +54,12 @@ def test_stopping_the_server_stops_the_postmaster_restarted_under_it() -> None:
     base = Path(tempfile.mkdtemp(prefix="doorstep-lifecycle-"))
     data_dir = base / "data"
     pgdata = data_dir / "postgres"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")}
-    env.update(
-        DOORSTEP_DATA_DIR=str(data_dir),
-        DOORSTEP_ENVIRONMENT="test",
-        DOORSTEP_LOG_LEVEL="WARNING",
-        DOORSTEP_SCHEDULER_ENABLED="false",
-    )
+    env = cli_environment(data_dir)
     port = free_port()
     log = base / "serve.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [*_doorstep(), "serve", "--port", str(port)],
+            [*doorstep_command(), "serve", "--port", str(port)],
             env=env,
             cwd=base,  # no stray .env from the checkout
             stdout=output,

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.conftest import World
+from tests.factories.world import World
 
 PROBLEM = "application/problem+json"
 

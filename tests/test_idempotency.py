@@ -22,19 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.auth.tokens import read_access_token
 from backend.config import Settings
 from backend.db import session_scope
-from backend.kit.idempotency import (
-    STALE_CLAIM,
-    _insert_claim,
-    _Request,
-    _take_over_orphaned_claim,
-    purge_expired,
-)
+from backend.idempotency.repository import insert_claim as _insert_claim
+from backend.idempotency.repository import purge_expired
+from backend.idempotency.repository import take_over_orphaned_claim as _take_over_orphaned_claim
+from backend.kit.idempotency import STALE_CLAIM
+from backend.kit.idempotency import KeyedRequest as _Request
 from backend.kit.process_owner import Owner
 from backend.kit.time import utc_now
 from backend.main import create_app
 from backend.models.idempotency_key import IdempotencyKey
 from backend.teams import service as team_service
-from tests.conftest import Actor, Org, World
+from tests.factories.world import Actor, Org, World
 from tests.server import running_server, server_process
 
 

@@ -1,5 +1,3 @@
-import uuid
-
 import asyncpg
 import httpx
 import pytest
@@ -10,7 +8,9 @@ from backend.config import Settings
 from backend.db import create_engine, create_sessionmaker, create_sql_pool
 from backend.errors import DATABASE_RETRY_AFTER_S, DatabaseUnavailable, is_database_unavailable
 from backend.kit.time import utc_now
-from tests.conftest import World
+from tests.factories.stores import create_store
+from tests.factories.visits import check_in_body
+from tests.factories.world import World
 
 
 async def test_health_ready_and_metrics(client: httpx.AsyncClient, world: World) -> None:
@@ -62,26 +62,9 @@ async def test_an_unreachable_database_answers_503_on_every_path(
     database answers 503 with Retry-After, and nothing escapes to the server (the test client
     would raise it)."""
     org = await world.org()
-    store = await client.post(
-        "/api/v1/stores",
-        json={
-            "code": "S-1",
-            "name": "门店",
-            "address": "杭州",
-            "lat": 30.2775,
-            "lng": 120.1265,
-            "customer_type": "pharmacy",
-        },
-        headers=org.admin.headers,
-    )
-    assert store.status_code == 201, store.text
-    now = utc_now().isoformat().replace("+00:00", "Z")
-    check_in = {
-        "id": str(uuid.uuid4()),
-        "qr": store.json()["qr_url"],
-        "position": {"lat": 30.2775, "lng": 120.1265, "accuracy_m": 10, "captured_at": now},
-        "device_time": now,
-    }
+    store = await create_store(client, org.admin.headers, name="门店", address="杭州")
+    now = utc_now()
+    check_in = check_in_body(store["qr_url"], accuracy_m=10, captured_at=now, device_time=now)
     state = app.state
     engine, sessionmaker, sql_pool = state.engine, state.sessionmaker, state.sql_pool
     refused = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/doorstep", settings)

@@ -1,6 +1,5 @@
 """Two app replicas' schedulers against one database: each job's work is done exactly once."""
 
-import asyncio
 from datetime import timedelta
 
 import httpx
@@ -8,16 +7,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
-from backend.db import create_engine, create_sessionmaker, session_scope
-from backend.kit.storage import build_storage
+from backend.db import session_scope
 from backend.kit.time import utc_now
 from backend.models import Event, Visit
 from backend.models.user import Role
-from backend.scheduler import build_scheduler
 from backend.users import service as user_service
 from backend.users.schemas import UserCreate
-from tests.conftest import PASSWORD, World
-from tests.visits.conftest import Field
+from tests.factories.visits import Field
+from tests.factories.world import PASSWORD, World
+from tests.replicas import run_on_two_replicas
 
 STALE_VISITS = 12
 
@@ -57,30 +55,8 @@ async def test_two_schedulers_abandon_each_stale_visit_once(
 ) -> None:
     field = Field(client, await world.org())
     await _stale_visits(field, world, sessionmaker)
-    assert settings.database_url
-    engine = create_engine(settings.database_url, settings)
-    storage = build_storage(settings)
-    schedulers = [
-        build_scheduler(sessionmaker, storage),
-        build_scheduler(create_sessionmaker(engine), storage),
-    ]
-    try:
-        for scheduler in schedulers:
-            scheduler.start()
-            scheduler.get_job("visits.abandon_stale").modify(next_run_time=utc_now())
-        for _ in range(100):
-            async with session_scope(sessionmaker) as session:
-                still_open = await session.scalar(
-                    select(func.count()).select_from(Visit).where(Visit.status == "open")
-                )
-            if still_open == 0:
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)  # let both schedulers' runs finish
-    finally:
-        for scheduler in schedulers:
-            scheduler.shutdown(wait=False)
-        await engine.dispose()
+    still_open = select(func.count()).select_from(Visit).where(Visit.status == "open")
+    await run_on_two_replicas(settings, sessionmaker, "visits.abandon_stale", still_open)
     async with session_scope(sessionmaker) as session:
         statuses = (await session.scalars(select(Visit.status))).all()
         abandoned = await session.scalar(

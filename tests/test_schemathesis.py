@@ -18,17 +18,13 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from backend.auth.principal import Principal
-from backend.config import Environment, Settings
-from backend.db import create_engine, create_sessionmaker, session_scope
 from backend.models.user import Role
-from backend.orgs import service as org_service
 from backend.stores import service as store_service
-from backend.stores.schemas import StoreCreate
 from backend.teams import service as team_service
 from backend.teams.schemas import TeamCreate
-from backend.users import service as user_service
-from backend.users.schemas import UserCreate
 from tests.db import PostgresForTests
+from tests.factories.stores import store_input
+from tests.factories.world import seed_org, seeding
 from tests.server import running_server
 
 EXAMPLES_PER_MODE = 60
@@ -39,23 +35,13 @@ PASSWORD = "fuzzing-password-1"
 async def seeded_url(template: PostgresForTests) -> AsyncIterator[tuple[str, dict[str, str]]]:
     name = await template.clone()
     url = template.url(name)
-    settings_ = Settings(environment=Environment.test, database_url=url, _env_file=None)
-    engine = create_engine(url, settings_)
-    async with session_scope(create_sessionmaker(engine)) as session:
-        org, admin = await org_service.create_org(session, "Fuzz", "fuzz-admin", PASSWORD)
-        sup = await user_service.create_user(
+    async with seeding(url) as (session, settings_):
+        org, admin, (sup, rep) = await seed_org(
             session,
-            org.id,
-            UserCreate(
-                username="fuzz-sup", display_name="s", role=Role.supervisor, password=PASSWORD
-            ),
-            admin.id,
-        )
-        rep = await user_service.create_user(
-            session,
-            org.id,
-            UserCreate(username="fuzz-rep", display_name="r", role=Role.rep, password=PASSWORD),
-            admin.id,
+            "Fuzz",
+            "fuzz-admin",
+            PASSWORD,
+            [("fuzz-sup", Role.supervisor, "s"), ("fuzz-rep", Role.rep, "r")],
         )
         team = await team_service.create_team(
             session,
@@ -66,17 +52,11 @@ async def seeded_url(template: PostgresForTests) -> AsyncIterator[tuple[str, dic
             session,
             settings_,
             org.id,
-            StoreCreate(
-                code="FUZZ-1",
-                name="老百姓大药房",
-                address="杭州市拱墅区",
-                lat=30.3,
-                lng=120.15,
-                customer_type="pharmacy",
+            store_input(
+                code="FUZZ-1", name="老百姓大药房", address="杭州市拱墅区", lat=30.3, lng=120.15
             ),
             admin.id,
         )
-    await engine.dispose()
     ids = {"user_id": str(rep.id), "team_id": str(team.id), "store_id": str(store.id)}
     yield url, ids
     await template.drop(name)

@@ -52,7 +52,7 @@ async def get_action(
     """One next action with its reschedule history."""
     action, history = await service.get_action(session, principal, action_id)
     return NextActionDetail(
-        **(await service.read(session, action)).model_dump(),
+        **(await service.read(session, action, utc_now())).model_dump(),
         reschedules=[RescheduleRead.model_validate(r) for r in history],
     )
 
@@ -64,8 +64,9 @@ async def complete(
     session: SessionDep, principal: AnyUser, action_id: uuid.UUID, body: CompleteRequest
 ) -> NextActionRead:
     """Mark the action done (only the rep it is assigned to)."""
-    action = await service.complete(session, principal, action_id, body.note)
-    return await service.read(session, action)
+    now = utc_now()
+    action = await service.complete(session, principal, action_id, body.note, now)
+    return await service.read(session, action, now)
 
 
 @router.post(
@@ -81,5 +82,6 @@ async def reschedule(
     body: RescheduleRequest,
 ) -> NextActionRead:
     """Move the due time, with a reason (only the assignee; counted and shown to supervisors)."""
-    action = await service.reschedule(session, settings, principal, action_id, body)
-    return await service.read(session, action)
+    now = utc_now()
+    action = await service.reschedule(session, settings, principal, action_id, body, now)
+    return await service.read(session, action, now)

@@ -12,12 +12,11 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypedDict
 
-from sqlalchemy import ColumnElement, Select, and_, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.actions import rules
+from backend.actions import messages, repository, rules
 from backend.actions.exceptions import ActionIdConflict, ActionNotOpen
 from backend.actions.schemas import (
     ActionStore,
@@ -30,8 +29,16 @@ from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.errors import Forbidden, NotFound
 from backend.events import service as events
-from backend.kit.pagination import PageParams, decode_time_cursor, encode_time_cursor
-from backend.kit.time import isoformat_z, utc_now
+from backend.events.catalog import (
+    EventPayload,
+    NextActionCompleted,
+    NextActionCreated,
+    NextActionDropped,
+    NextActionOverdue,
+    NextActionReplaced,
+    NextActionRescheduled,
+)
+from backend.kit.pagination import PageParams
 from backend.models import (
     NextAction,
     NextActionReschedule,
@@ -70,8 +77,9 @@ async def set_for_visit(
     actor_id: uuid.UUID,
     visit: VisitRef,
     data: NextActionInput,
+    now: datetime,
 ) -> tuple[NextAction, bool]:
-    """Create or replace the visit's next action. Returns (action, changed).
+    """Create or replace the visit's next action at ``now``. Returns (action, changed).
 
     The caller (the visits module) has checked that ``actor_id`` may change the visit and that
     the visit is still editable (open, or rejected for rework), ideally holding its row lock.
@@ -87,46 +95,43 @@ async def set_for_visit(
       check-in, else ``422 action_due_out_of_range`` with ``earliest`` / ``latest``.
     """
     digest = fingerprint(visit.id, data)
-    existing = await _by_id_for_update(session, data.id)
+    existing = await repository.by_id_for_update(session, data.id)
     if existing is not None:
         return _replay(existing, visit, digest), False
-    now = utc_now()
     rules.window_for_visit(visit.checked_in_at, now, settings.next_action_horizon_days).check(
         data.due_at
     )
-    await _remove_current(session, actor_id, visit)
+    await _remove_current(session, actor_id, visit, now)
     stamps = rules.stamps_for_new_due(data.due_at, now)
-    inserted = await session.scalar(
-        insert(NextAction)
-        .values(
-            id=data.id,
-            org_id=visit.org_id,
-            visit_id=visit.id,
-            store_id=visit.store_id,
-            assignee_id=visit.rep_id,
-            type=data.type,
-            due_at=data.due_at,
-            note=data.note,
-            status=NextActionStatus.open,
-            reschedule_count=0,
-            fingerprint=digest,
-            reminded_24h_at=stamps.reminded_24h_at,
-            reminded_due_at=stamps.reminded_due_at,
-            escalated_at=stamps.escalated_at,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(NextAction.id)
+    inserted = await repository.insert_if_absent(
+        session,
+        {
+            "id": data.id,
+            "org_id": visit.org_id,
+            "visit_id": visit.id,
+            "store_id": visit.store_id,
+            "assignee_id": visit.rep_id,
+            "type": data.type,
+            "due_at": data.due_at,
+            "note": data.note,
+            "status": NextActionStatus.open,
+            "reschedule_count": 0,
+            "fingerprint": digest,
+            "reminded_24h_at": stamps.reminded_24h_at,
+            "reminded_due_at": stamps.reminded_due_at,
+            "escalated_at": stamps.escalated_at,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     if inserted is None:
         # The same id was written concurrently (a replay racing itself).
-        raced = await _by_id_for_update(session, data.id)
+        raced = await repository.by_id_for_update(session, data.id)
         if raced is None:
             raise ActionIdConflict()
         return _replay(raced, visit, digest), False
     action = await session.get_one(NextAction, data.id, populate_existing=True)
-    await _event(session, action, "next_action.set", actor_id, _summary(action))
+    await _event(session, action, actor_id, NextActionCreated(**event_fields(action)), now)
     return action, True
 
 
@@ -141,52 +146,33 @@ def _replay(existing: NextAction, visit: VisitRef, digest: bytes) -> NextAction:
     return existing
 
 
-async def _by_id_for_update(session: AsyncSession, action_id: uuid.UUID) -> NextAction | None:
-    return await session.scalar(
-        select(NextAction)
-        .where(NextAction.id == action_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
-async def _remove_current(session: AsyncSession, actor_id: uuid.UUID, visit: VisitRef) -> None:
-    current = await session.scalar(
-        select(NextAction)
-        .where(NextAction.org_id == visit.org_id, NextAction.visit_id == visit.id)
-        .with_for_update()
-    )
+async def _remove_current(
+    session: AsyncSession, actor_id: uuid.UUID, visit: VisitRef, now: datetime
+) -> None:
+    current = await repository.of_visit_for_update(session, visit.org_id, visit.id)
     if current is None:
         return
-    await _event(session, current, "next_action.replaced", actor_id, _summary(current))
-    await session.execute(
-        delete(NextAction).where(NextAction.org_id == visit.org_id, NextAction.id == current.id)
-    )
+    await _event(session, current, actor_id, NextActionReplaced(**event_fields(current)), now)
+    await repository.delete_action(session, visit.org_id, current.id)
     session.expunge(current)
 
 
 async def drop_for_visit(
-    session: AsyncSession, org_id: uuid.UUID, visit_id: uuid.UUID, actor_id: uuid.UUID | None
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    visit_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    now: datetime | None = None,
 ) -> bool:
     """Remove a visit's open action (call it when a visit is abandoned: nothing was committed).
 
     Returns whether there was one. A done action is kept: it is history.
     """
-    current = await session.scalar(
-        select(NextAction)
-        .where(
-            NextAction.org_id == org_id,
-            NextAction.visit_id == visit_id,
-            NextAction.status == NextActionStatus.open,
-        )
-        .with_for_update()
-    )
+    current = await repository.of_visit_for_update(session, org_id, visit_id, open_only=True)
     if current is None:
         return False
-    await _event(session, current, "next_action.dropped", actor_id, _summary(current))
-    await session.execute(
-        delete(NextAction).where(NextAction.org_id == org_id, NextAction.id == current.id)
-    )
+    await _event(session, current, actor_id, NextActionDropped(**event_fields(current)), now)
+    await repository.delete_action(session, org_id, current.id)
     session.expunge(current)
     return True
 
@@ -195,22 +181,12 @@ async def for_visits(
     session: AsyncSession, org_id: uuid.UUID, visit_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, NextAction]:
     """The next action of each visit that has one, keyed by visit id (one query)."""
-    if not visit_ids:
-        return {}
-    rows = await session.scalars(
-        select(NextAction).where(
-            NextAction.org_id == org_id, NextAction.visit_id.in_(list(visit_ids))
-        )
-    )
-    return {action.visit_id: action for action in rows}
+    return await repository.of_visits(session, org_id, visit_ids)
 
 
-def action_read(
-    action: NextAction, store: ActionStore, now: datetime | None = None
-) -> NextActionRead:
+def action_read(action: NextAction, store: ActionStore, now: datetime) -> NextActionRead:
     """The API shape of an action at its ``store`` (see :func:`store_ref`, :func:`reads`);
     ``overdue`` and ``server_time`` are computed at ``now``."""
-    now = now or utc_now()
     return NextActionRead(
         id=action.id,
         visit_id=action.visit_id,
@@ -230,15 +206,25 @@ def action_read(
     )
 
 
-def store_ref(store: Store) -> ActionStore:
+class NamedStore(Protocol):
+    """What an action's read shows of its store (a ``Store`` row, or a read model of one)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+def store_ref(store: NamedStore) -> ActionStore:
     return ActionStore(id=store.id, code=store.code, name=store.name)
 
 
 async def reads(
-    session: AsyncSession, actions: Sequence[NextAction], now: datetime | None = None
+    session: AsyncSession, actions: Sequence[NextAction], now: datetime
 ) -> list[NextActionRead]:
-    """The API shapes of ``actions``, their stores read in one query per organization."""
-    now = now or utc_now()
+    """The API shapes of ``actions`` at ``now``, their stores read in one query per org."""
     stores: dict[uuid.UUID, Store] = {}
     for org_id in {a.org_id for a in actions}:
         store_ids = {a.store_id for a in actions if a.org_id == org_id}
@@ -246,9 +232,7 @@ async def reads(
     return [action_read(a, _ref(a, stores.get(a.store_id)), now) for a in actions]
 
 
-async def read(
-    session: AsyncSession, action: NextAction, now: datetime | None = None
-) -> NextActionRead:
+async def read(session: AsyncSession, action: NextAction, now: datetime) -> NextActionRead:
     return (await reads(session, [action], now))[0]
 
 
@@ -259,31 +243,12 @@ def _ref(action: NextAction, store: Store | None) -> ActionStore:
     return store_ref(store)
 
 
-def visible_actions(principal: Principal) -> Select[NextAction]:
-    """Actions the caller may see: a rep their own, a supervisor their teams', an admin all."""
-    stmt = select(NextAction).where(NextAction.org_id == principal.org_id)
-    if principal.role == Role.rep:
-        return stmt.where(NextAction.assignee_id == principal.user_id)
-    if principal.role == Role.supervisor:
-        reps = team_service.supervised_rep_ids(principal.org_id, principal.user_id)
-        return stmt.where(NextAction.assignee_id.in_(reps))
-    return stmt
-
-
 async def get_action(
     session: AsyncSession, principal: Principal, action_id: uuid.UUID
 ) -> tuple[NextAction, list[NextActionReschedule]]:
     """A visible action with its reschedule history (oldest first)."""
     action = await _visible(session, principal, action_id)
-    history = await session.scalars(
-        select(NextActionReschedule)
-        .where(
-            NextActionReschedule.org_id == action.org_id,
-            NextActionReschedule.action_id == action.id,
-        )
-        .order_by(NextActionReschedule.at, NextActionReschedule.id)
-    )
-    return action, list(history)
+    return action, await repository.reschedules(session, action.org_id, action.id)
 
 
 async def list_actions(
@@ -294,65 +259,30 @@ async def list_actions(
     now: datetime,
 ) -> tuple[Sequence[NextAction], str | None]:
     """Visible actions sorted by due time (soonest first), with a (due_at, id) cursor."""
-    stmt = _filtered(visible_actions(principal), principal, filters, now)
-    if page.cursor:
-        after_due, after_id = decode_time_cursor(page.cursor)
-        stmt = stmt.where(
-            or_(
-                NextAction.due_at > after_due,
-                and_(NextAction.due_at == after_due, NextAction.id > after_id),
-            )
-        )
-    rows = (
-        await session.scalars(stmt.order_by(NextAction.due_at, NextAction.id).limit(page.limit + 1))
-    ).all()
-    more = len(rows) > page.limit
-    items = rows[: page.limit]
-    cursor = encode_time_cursor(items[-1].due_at, items[-1].id) if more else None
-    return items, cursor
-
-
-def _filtered(
-    stmt: Select[NextAction],
-    principal: Principal,
-    filters: NextActionFilters,
-    now: datetime,
-) -> Select[NextAction]:
-    if filters.assignee is not None:
-        assignee = principal.user_id if filters.assignee == "me" else filters.assignee
-        stmt = stmt.where(NextAction.assignee_id == assignee)
-    if filters.status == "open":
-        stmt = stmt.where(NextAction.status == NextActionStatus.open)
-    elif filters.status == "done":
-        stmt = stmt.where(NextAction.status == NextActionStatus.done)
-    elif filters.status == "overdue":
-        stmt = stmt.where(NextAction.status == NextActionStatus.open, NextAction.due_at < now)
-    if filters.due_before is not None:
-        stmt = stmt.where(NextAction.due_at < filters.due_before)
-    return stmt
+    return await repository.visible_page(session, principal, filters, page, now)
 
 
 async def complete(
-    session: AsyncSession, principal: Principal, action_id: uuid.UUID, note: str
+    session: AsyncSession, principal: Principal, action_id: uuid.UUID, note: str, now: datetime
 ) -> NextAction:
-    """The assignee marks the action done. Replaying the same completion returns it unchanged;
-    completing a done action with a different note is 409."""
+    """The assignee marks the action done at ``now``. Replaying the same completion returns it
+    unchanged; completing a done action with a different note is 409."""
     action = await _for_assignee_update(session, principal, action_id)
     if action.status == NextActionStatus.done:
         if action.completion_note == note:
             return action
         raise ActionNotOpen()
     action.status = NextActionStatus.done
-    action.completed_at = utc_now()
+    action.completed_at = now
     action.completed_by_id = principal.user_id
     action.completion_note = note
     await session.flush()
     await _event(
         session,
         action,
-        "next_action.completed",
         principal.user_id,
-        {**_summary(action), "late": action.completed_at > action.due_at},
+        NextActionCompleted(**event_fields(action), late=action.completed_at > action.due_at),
+        now,
     )
     return action
 
@@ -363,8 +293,9 @@ async def reschedule(
     principal: Principal,
     action_id: uuid.UUID,
     data: RescheduleRequest,
+    now: datetime,
 ) -> NextAction:
-    """The assignee moves the due time, with a reason; each move is counted and kept.
+    """The assignee moves the due time at ``now``, with a reason; each move is counted and kept.
 
     The new time must be after now and within the horizon counted from now (see
     ``rules.window_for_reschedule``). Reminders start over for the new time: the stamps are
@@ -377,7 +308,6 @@ async def reschedule(
         raise ActionNotOpen()
     if await _is_last_reschedule(session, action, data):
         return action
-    now = utc_now()
     rules.window_for_reschedule(now, settings.next_action_horizon_days).check(data.due_at)
     session.add(
         NextActionReschedule(
@@ -401,14 +331,14 @@ async def reschedule(
     await _event(
         session,
         action,
-        "next_action.rescheduled",
         principal.user_id,
-        {
-            **_summary(action),
-            "old_due_at": isoformat_z(old_due),
-            "reason": data.reason,
-            "reschedule_count": action.reschedule_count,
-        },
+        NextActionRescheduled(
+            **event_fields(action),
+            old_due_at=old_due,
+            reason=data.reason,
+            reschedule_count=action.reschedule_count,
+        ),
+        now,
     )
     return action
 
@@ -418,25 +348,14 @@ async def _is_last_reschedule(
 ) -> bool:
     if action.reschedule_count == 0 or action.due_at != data.due_at:
         return False
-    last = await session.scalar(
-        select(NextActionReschedule.reason)
-        .where(
-            NextActionReschedule.org_id == action.org_id,
-            NextActionReschedule.action_id == action.id,
-        )
-        .order_by(NextActionReschedule.at.desc(), NextActionReschedule.id.desc())
-        .limit(1)
-    )
+    last = await repository.last_reschedule_reason(session, action.org_id, action.id)
     return last == data.reason
 
 
 async def _visible(
     session: AsyncSession, principal: Principal, action_id: uuid.UUID, *, lock: bool = False
 ) -> NextAction:
-    stmt = visible_actions(principal).where(NextAction.id == action_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    action = await session.scalar(stmt)
+    action = await repository.visible_by_id(session, principal, action_id, lock=lock)
     if action is None:
         raise NotFound("No such next action.")
     return action
@@ -452,31 +371,39 @@ async def _for_assignee_update(
     return action
 
 
-def _summary(action: NextAction) -> dict[str, object]:
+class ActionEventFields(TypedDict):
+    visit_id: uuid.UUID
+    store_id: uuid.UUID
+    assignee_id: uuid.UUID
+    action_type: NextActionType
+    due_at: datetime
+
+
+def event_fields(action: NextAction) -> ActionEventFields:
+    """What every next-action event says about its action (as it is now)."""
     return {
-        "visit_id": str(action.visit_id),
-        "store_id": str(action.store_id),
-        "assignee_id": str(action.assignee_id),
-        "type": action.type.value,
-        "due_at": isoformat_z(action.due_at),
+        "visit_id": action.visit_id,
+        "store_id": action.store_id,
+        "assignee_id": action.assignee_id,
+        "action_type": action.type,
+        "due_at": action.due_at,
     }
 
 
 async def _event(
     session: AsyncSession,
     action: NextAction,
-    type: str,
     actor_id: uuid.UUID | None,
-    payload: dict[str, object],
+    payload: EventPayload,
+    now: datetime | None,
 ) -> None:
     await events.record(
         session,
+        payload,
         org_id=action.org_id,
-        type=type,
-        subject_type="next_action",
         subject_id=action.id,
         actor_id=actor_id,
-        payload=payload,
+        occurred_at=now,
     )
 
 
@@ -484,134 +411,89 @@ async def _event(
 
 JOB_BATCH = 200
 
-_TYPE_LABELS: dict[NextActionType, tuple[str, str]] = {
-    NextActionType.send_sample: ("送样", "send a sample"),
-    NextActionType.quote: ("报价", "send a quote"),
-    NextActionType.demo: ("安排演示", "arrange a demo"),
-    NextActionType.follow_up_call: ("电话回访", "follow-up call"),
-    NextActionType.other: ("跟进事项", "follow-up"),
-}
 
-
-async def remind_day_before(session: AsyncSession, now: datetime, batch: int = JOB_BATCH) -> int:
-    """Send the "due within 24 h" reminder to the assignee of each action entering its last day.
+async def remind_day_before(
+    session: AsyncSession, now: datetime, batch: int = JOB_BATCH, *, org_id: uuid.UUID | None = None
+) -> int:
+    """Send the "due within 24 h" reminder to the assignee of each action entering its last day
+    (every org's, or ``org_id``'s only).
 
     Each claimed row is locked (others skip it) and stamped in the same transaction as its
     notification, so with any number of replicas it goes out exactly once.
     """
-    claimed = await _claim(
-        session,
-        batch,
-        NextAction.reminded_24h_at.is_(None),
-        NextAction.due_at > now,
-        NextAction.due_at <= rules.day_before_cutoff(now),
-    )
+    claimed = await repository.claim_entering_last_day(session, now, batch, org_id)
     stores = await _store_names(session, claimed)
     for action in claimed:
         action.reminded_24h_at = now
-        zh, en = _labels(action, stores)
-        await notifications.notify(
-            session,
-            org_id=action.org_id,
-            user_id=action.assignee_id,
-            type="next_action.due_soon",
-            title={"zh": f"24 小时内到期：{zh}", "en": f"Due within 24 hours: {en}"},
-            body={
-                "zh": "请按时完成，或说明原因后改期。",
-                "en": "Complete it on time, or reschedule it with a reason.",
-            },
-            subject_type="next_action",
-            subject_id=action.id,
-        )
+        message = messages.due_soon(action.type, stores.get(action.store_id))
+        await _notify(session, action, action.assignee_id, message, now)
     await session.flush()
     return len(claimed)
 
 
-async def remind_due(session: AsyncSession, now: datetime, batch: int = JOB_BATCH) -> int:
+async def remind_due(
+    session: AsyncSession, now: datetime, batch: int = JOB_BATCH, *, org_id: uuid.UUID | None = None
+) -> int:
     """Send the "due now" reminder to the assignee of each open action whose time has come.
 
     A day-before reminder that never went out (the job was down) is stamped as handled too:
     "due tomorrow" after the fact would only confuse.
     """
-    claimed = await _claim(
-        session, batch, NextAction.reminded_due_at.is_(None), NextAction.due_at <= now
-    )
+    claimed = await repository.claim_due(session, now, batch, org_id)
     stores = await _store_names(session, claimed)
     for action in claimed:
         action.reminded_due_at = now
         action.reminded_24h_at = action.reminded_24h_at or now
-        zh, en = _labels(action, stores)
-        await notifications.notify(
-            session,
-            org_id=action.org_id,
-            user_id=action.assignee_id,
-            type="next_action.due",
-            title={"zh": f"已到期：{zh}", "en": f"Due now: {en}"},
-            body={
-                "zh": "请完成此事项，或说明原因后改期。",
-                "en": "Complete it now, or reschedule it with a reason.",
-            },
-            subject_type="next_action",
-            subject_id=action.id,
-        )
+        message = messages.due_now(action.type, stores.get(action.store_id))
+        await _notify(session, action, action.assignee_id, message, now)
     await session.flush()
     return len(claimed)
 
 
-async def escalate_overdue(session: AsyncSession, now: datetime, batch: int = JOB_BATCH) -> int:
+async def escalate_overdue(
+    session: AsyncSession, now: datetime, batch: int = JOB_BATCH, *, org_id: uuid.UUID | None = None
+) -> int:
     """Tell the supervisors of the assignee's teams about each open action past due, once,
     and record ``next_action.overdue``. A rep in no team with a supervisor escalates to the
     org's admins, so an overdue action never goes unseen."""
-    claimed = await _claim(
-        session,
-        batch,
-        NextAction.escalated_at.is_(None),
-        NextAction.due_at < rules.escalation_cutoff(now),
-    )
+    claimed = await repository.claim_overdue(session, now, batch, org_id)
     stores = await _store_names(session, claimed)
     for action in claimed:
         action.escalated_at = now
         recipients = await _escalation_recipients(session, action)
-        zh, en = _labels(action, stores)
         rep = await user_service.get_user(session, action.org_id, action.assignee_id)
+        message = messages.overdue(action.type, stores.get(action.store_id), rep.display_name)
         for user_id in recipients:
-            await notifications.notify(
-                session,
-                org_id=action.org_id,
-                user_id=user_id,
-                type="next_action.overdue",
-                title={"zh": f"逾期未完成：{zh}", "en": f"Overdue: {en}"},
-                body={
-                    "zh": f"{rep.display_name} 的跟进事项已逾期。",
-                    "en": f"{rep.display_name}'s next action is overdue.",
-                },
-                subject_type="next_action",
-                subject_id=action.id,
-            )
+            await _notify(session, action, user_id, message, now)
         await _event(
             session,
             action,
-            "next_action.overdue",
             None,
-            {**_summary(action), "notified": [str(u) for u in recipients]},
+            NextActionOverdue(**event_fields(action), notified=recipients),
+            now,
         )
     await session.flush()
     return len(claimed)
 
 
-async def _claim(
-    session: AsyncSession, batch: int, *conditions: ColumnElement[bool]
-) -> Sequence[NextAction]:
-    # SKIP LOCKED: a replica running the same job at the same moment takes other rows; a row it
-    # reads after this transaction commits no longer matches (its stamp is set).
-    rows = await session.scalars(
-        select(NextAction)
-        .where(NextAction.status == NextActionStatus.open, *conditions)
-        .order_by(NextAction.due_at, NextAction.id)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
+async def _notify(
+    session: AsyncSession,
+    action: NextAction,
+    user_id: uuid.UUID,
+    message: messages.Message,
+    now: datetime,
+) -> None:
+    await notifications.notify(
+        session,
+        org_id=action.org_id,
+        user_id=user_id,
+        type=message.type,
+        title=message.title,
+        body=message.body,
+        subject_type="next_action",
+        subject_id=action.id,
+        now=now,
     )
-    return rows.all()
 
 
 async def _escalation_recipients(session: AsyncSession, action: NextAction) -> list[uuid.UUID]:
@@ -620,10 +502,7 @@ async def _escalation_recipients(session: AsyncSession, action: NextAction) -> l
     supervisors = {t.supervisor_id for t in teams if t.supervisor_id != action.assignee_id}
     if supervisors:
         return sorted(supervisors)
-    admins, _ = await user_service.list_users(
-        session, action.org_id, PageParams(limit=200, cursor=None), role=Role.admin
-    )
-    return sorted(a.id for a in admins if a.is_active)
+    return sorted(await user_service.active_ids_with_role(session, action.org_id, Role.admin))
 
 
 async def _store_names(
@@ -635,11 +514,3 @@ async def _store_names(
         stores = await store_service.stores_by_id(session, org_id, store_ids)
         names.update({store_id: store.name for store_id, store in stores.items()})
     return names
-
-
-def _labels(action: NextAction, stores: dict[uuid.UUID, str]) -> tuple[str, str]:
-    zh, en = _TYPE_LABELS[action.type]
-    store = stores.get(action.store_id)
-    if store is None:
-        return zh, en
-    return f"{zh}（{store}）", f"{en} ({store})"

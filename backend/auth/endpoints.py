@@ -9,6 +9,7 @@ from backend.auth.schemas import TokenResponse
 from backend.kit.client_ip import client_ip
 from backend.kit.deps import SessionDep, SessionMakerDep
 from backend.kit.schemas import CleanStr
+from backend.kit.time import utc_now
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -40,12 +41,12 @@ async def token(
             settings.trusted_proxies,
         )
         pair = await service.password_grant(
-            session, sessionmaker, settings, username, password, address
+            session, sessionmaker, settings, username, password, utc_now(), address
         )
     else:
         if not refresh_token:
             raise InvalidGrant("refresh_token is required.")
-        pair = await service.refresh_grant(session, settings, refresh_token)
+        pair = await service.refresh_grant(session, settings, refresh_token, utc_now())
     return TokenResponse(
         access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
     )

@@ -4,19 +4,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.auth import throttle, tokens
+from backend.auth import repository, throttle, tokens
 from backend.auth.exceptions import InvalidGrant, LoginLocked
 from backend.auth.passwords import verify_password
 from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.db import session_scope
 from backend.kit.client_ip import IPAddress
-from backend.kit.time import utc_now
-from backend.models import LoginName, LoginThrottle, RefreshToken, User
+from backend.models import RefreshToken, User
 
 
 @dataclass(frozen=True)
@@ -36,35 +33,33 @@ async def password_grant(
     settings: Settings,
     username: str,
     password: str,
+    now: datetime,
     client_ip: IPAddress | None = None,
 ) -> TokenPair:
-    """Sign in with a password, throttled per account and per client address.
+    """Sign in with a password at ``now``, throttled per account and per client address.
 
     The attempt is counted before the password is verified, in a short transaction of its own
     (``sessionmaker``) that commits at once, so parallel attempts see each other's counts and
     at most the limit are verified; a success takes its count back in ``session``.
     """
     name = normalize_username(username)
-    now = utc_now()
     attempt = await _count_attempt(sessionmaker, settings, name, client_ip, now)
-    user = await _active_user_by_username(session, name)
+    user = await repository.active_user_by_username(session, name)
     if not await verify_password(user.password_hash if user else None, password) or user is None:
         raise InvalidGrant()  # already counted
     await _refund_attempt(session, settings, attempt, now)
     return await _issue_pair(session, settings, user, uuid.uuid4(), now)
 
 
-async def refresh_grant(session: AsyncSession, settings: Settings, raw_token: str) -> TokenPair:
+async def refresh_grant(
+    session: AsyncSession, settings: Settings, raw_token: str, now: datetime
+) -> TokenPair:
+    """Rotate a refresh token at ``now``; a spent one reused past the grace revokes its family."""
     parsed = tokens.parse_refresh_token(raw_token)
     if parsed is None:
         raise InvalidGrant("The refresh token is not valid.")
     org_id, token_hash = parsed
-    now = utc_now()
-    token = await session.scalar(
-        select(RefreshToken)
-        .where(RefreshToken.org_id == org_id, RefreshToken.token_hash == token_hash)
-        .with_for_update()
-    )
+    token = await repository.refresh_token_for_update(session, org_id, token_hash)
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise InvalidGrant("The refresh token is not valid.")
     if token.used_at is not None and now - token.used_at > timedelta(
@@ -72,7 +67,7 @@ async def refresh_grant(session: AsyncSession, settings: Settings, raw_token: st
     ):
         await revoke_family(session, token.org_id, token.family_id, now)
         raise InvalidGrant("The refresh token was already used; its sessions are revoked.")
-    user = await session.get(User, token.user_id)
+    user = await repository.user_by_id(session, token.org_id, token.user_id)
     if user is None or not user.is_active:
         raise InvalidGrant("The refresh token is not valid.")
     token.used_at = token.used_at or now
@@ -82,35 +77,19 @@ async def refresh_grant(session: AsyncSession, settings: Settings, raw_token: st
 async def revoke_family(
     session: AsyncSession, org_id: uuid.UUID, family_id: uuid.UUID, now: datetime
 ) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(
-            RefreshToken.org_id == org_id,
-            RefreshToken.family_id == family_id,
-            RefreshToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
+    await repository.revoke_family(session, org_id, family_id, now)
 
 
-async def revoke_user_tokens(session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(
-            RefreshToken.org_id == org_id,
-            RefreshToken.user_id == user_id,
-            RefreshToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=utc_now())
-    )
+async def revoke_user_tokens(
+    session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+) -> None:
+    """Revoke, as of ``now``, every refresh token of the user still valid."""
+    await repository.revoke_user_tokens(session, org_id, user_id, now)
 
 
 async def purge_expired_refresh_tokens(session: AsyncSession, older_than: datetime) -> int:
     """Delete tokens expired before ``older_than`` (kept a while for reuse detection)."""
-    result = await session.execute(
-        delete(RefreshToken).where(RefreshToken.expires_at < older_than).returning(RefreshToken.id)
-    )
-    return len(result.all())
+    return await repository.purge_refresh_tokens(session, older_than)
 
 
 async def _issue_pair(
@@ -131,14 +110,6 @@ async def _issue_pair(
     principal = Principal(user.id, user.org_id, user.role, user.access_epoch)
     access = tokens.issue_access_token(settings.secret, principal, now, settings.access_token_ttl_s)
     return TokenPair(access, raw, settings.access_token_ttl_s)
-
-
-async def _active_user_by_username(session: AsyncSession, username: str) -> User | None:
-    return await session.scalar(
-        select(User)
-        .join(LoginName, (LoginName.user_id == User.id) & (LoginName.org_id == User.org_id))
-        .where(LoginName.username == username, User.is_active.is_(True))
-    )
 
 
 @dataclass(frozen=True)
@@ -184,7 +155,7 @@ async def _count_attempt(
     address_before = address_counted = None
     async with session_scope(sessionmaker) as session:
         if address_key is not None:
-            address_before = await _locked_counter(session, address_key, now)
+            address_before = await repository.locked_counter(session, address_key, now)
             address_counted = await _count_on(
                 session,
                 address_key,
@@ -193,7 +164,7 @@ async def _count_attempt(
                 now,
                 _ADDRESS_LOCKED,
             )
-        account_before = await _locked_counter(session, account_key, now)
+        account_before = await repository.locked_counter(session, account_key, now)
         await _count_on(
             session,
             account_key,
@@ -203,29 +174,6 @@ async def _count_attempt(
             _ACCOUNT_LOCKED,
         )
     return _CountedAttempt(account_key, address_key, address_before, address_counted)
-
-
-async def _locked_counter(
-    session: AsyncSession, key: str, now: datetime
-) -> throttle.Counter | None:
-    """The key's counter, its row locked for this transaction (created empty if missing, so
-    that concurrent first attempts queue on it too)."""
-    row = (
-        await session.execute(
-            insert(LoginThrottle)
-            .values(username=key, failures=0, last_failure_at=now)
-            .on_conflict_do_update(
-                index_elements=[LoginThrottle.username],
-                set_={"failures": LoginThrottle.failures},
-            )
-            .returning(
-                LoginThrottle.failures, LoginThrottle.last_failure_at, LoginThrottle.locked_until
-            )
-        )
-    ).one()
-    if row.failures == 0:
-        return None
-    return throttle.Counter(row.failures, row.last_failure_at, row.locked_until)
 
 
 async def _count_on(
@@ -239,23 +187,8 @@ async def _count_on(
     counted = throttle.count_attempt(current, now, policy)
     if isinstance(counted, int):
         raise LoginLocked(counted, locked_detail)
-    await _write_counter(session, key, counted)
+    await repository.write_counter(session, key, counted)
     return counted
-
-
-async def _write_counter(session: AsyncSession, key: str, counter: throttle.Counter | None) -> None:
-    if counter is None:
-        await session.execute(delete(LoginThrottle).where(LoginThrottle.username == key))
-        return
-    await session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.username == key)
-        .values(
-            failures=counter.failures,
-            last_failure_at=counter.last_failure_at,
-            locked_until=counter.locked_until,
-        )
-    )
 
 
 async def _refund_attempt(
@@ -266,19 +199,8 @@ async def _refund_attempt(
     In the request's transaction (the success commits with the tokens it issues); the two rows
     stay locked from here to the commit, a few milliseconds, address first as when counting."""
     if attempt.address_key is not None and attempt.address_counted is not None:
-        row = (
-            await session.execute(
-                select(
-                    LoginThrottle.failures,
-                    LoginThrottle.last_failure_at,
-                    LoginThrottle.locked_until,
-                )
-                .where(LoginThrottle.username == attempt.address_key)
-                .with_for_update()
-            )
-        ).one_or_none()
-        if row is not None:
-            current = throttle.Counter(row.failures, row.last_failure_at, row.locked_until)
+        current = await repository.counter_for_update(session, attempt.address_key)
+        if current is not None:
             refunded = throttle.refund(
                 current,
                 attempt.address_before,
@@ -287,7 +209,5 @@ async def _refund_attempt(
                 now,
             )
             if refunded != current:
-                await _write_counter(session, attempt.address_key, refunded)
-    await session.execute(
-        delete(LoginThrottle).where(LoginThrottle.username == attempt.account_key)
-    )
+                await repository.write_counter(session, attempt.address_key, refunded)
+    await repository.write_counter(session, attempt.account_key, None)

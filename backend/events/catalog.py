@@ -16,6 +16,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.kit.schemas import UtcDatetime
+from backend.models import NextActionType, PhotoKind
+from backend.models.user import Role
+from backend.presence.flags import FlagCode
 
 
 class EventType(StrEnum):
@@ -75,7 +78,7 @@ class VisitCheckedIn(EventPayload):
     subject_type = "visit"
     store_id: uuid.UUID
     trust_score: int
-    flags: list[str]
+    flags: list[FlagCode]
 
 
 class _VisitSubmission(EventPayload):
@@ -106,11 +109,14 @@ class VisitRejected(_VisitReviewed):
     type = EventType.visit_rejected
 
 
+AbandonedBy = Literal["rep", "admin", "scheduler"]
+
+
 class VisitAbandoned(EventPayload):
     type = EventType.visit_abandoned
     subject_type = "visit"
     reason: str
-    by: Literal["rep", "admin", "scheduler"]
+    by: AbandonedBy
 
 
 class VisitAnswersSaved(EventPayload):
@@ -121,7 +127,7 @@ class VisitAnswersSaved(EventPayload):
 
 class _VisitPhoto(EventPayload):
     subject_type = "visit"
-    kind: str
+    kind: PhotoKind
     sha256: str
     duplicate_of: list[uuid.UUID]
 
@@ -153,7 +159,7 @@ class _NextAction(EventPayload):
     store_id: uuid.UUID
     assignee_id: uuid.UUID
     # The action's type (send_sample, quote, ...), stored under "type" like the action's read.
-    action_type: str = Field(alias="type")
+    action_type: NextActionType = Field(alias="type")
     due_at: UtcDatetime
 
     def data(self) -> dict[str, Any]:
@@ -192,15 +198,24 @@ class NextActionOverdue(_NextAction):
 # --- stores, org, people, forms ----------------------------------------------------------------
 
 
-class StoreCreated(EventPayload):
-    type = EventType.store_created
+class _StoreChange(EventPayload):
+    """A store created or edited; the CSV import says so (``"via": "csv"``), others carry no
+    ``via`` at all."""
+
     subject_type = "store"
+    via: Literal["csv"] | None = None
+
+    def data(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class StoreCreated(_StoreChange):
+    type = EventType.store_created
     code: str
 
 
-class StoreUpdated(EventPayload):
+class StoreUpdated(_StoreChange):
     type = EventType.store_updated
-    subject_type = "store"
     fields: list[str]
 
 
@@ -220,7 +235,7 @@ class UserCreated(EventPayload):
     type = EventType.user_created
     subject_type = "user"
     username: str
-    role: str
+    role: Role
 
 
 class UserUpdated(EventPayload):

@@ -8,7 +8,6 @@ version it began with. The API the visits module uses:
   (pure, from :mod:`backend.forms.answers`) check answers and read them back for summaries.
 """
 
-import json
 import re
 import uuid
 from collections import OrderedDict
@@ -16,13 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import SqlConnection
 from backend.errors import Conflict, NotFound
 from backend.events import service as events
+from backend.events.catalog import CustomerTypeCreated, VisitFormPublished
+from backend.forms import repository
 from backend.forms.answers import answer_rows, pending_items, profile_tags, validate_answers
 from backend.forms.defaults import DEFAULT_CUSTOMER_TYPES, default_form
 from backend.forms.definitions import (
@@ -76,12 +75,7 @@ async def list_customer_types(
     session: AsyncSession, org_id: uuid.UUID
 ) -> list[CustomerTypeWithForm]:
     """The org's customer types, oldest first, each with its current visit form."""
-    stmt = (
-        select(CustomerType)
-        .where(CustomerType.org_id == org_id)
-        .order_by(CustomerType.created_at, CustomerType.key)
-    )
-    types = (await session.scalars(stmt)).all()
+    types = await repository.customer_types(session, org_id)
     forms = await _current_forms(session, org_id)
     return [
         CustomerTypeWithForm(
@@ -103,12 +97,11 @@ async def find_customer_type(
 ) -> CustomerType | None:
     if not _KEY.fullmatch(key):
         return None
-    stmt = select(CustomerType).where(CustomerType.org_id == org_id, CustomerType.key == key)
-    return await session.scalar(stmt.with_for_update() if lock else stmt)
+    return await repository.customer_type(session, org_id, key, lock=lock)
 
 
 async def customer_type_keys(session: AsyncSession, org_id: uuid.UUID) -> set[str]:
-    return set(await session.scalars(select(CustomerType.key).where(CustomerType.org_id == org_id)))
+    return await repository.customer_type_keys(session, org_id)
 
 
 async def create_customer_type(
@@ -128,12 +121,10 @@ async def create_customer_type(
     await session.flush()
     await events.record(
         session,
+        CustomerTypeCreated(key=data.key),
         org_id=org_id,
-        type="customer_type.created",
-        subject_type="customer_type",
         subject_id=customer_type.id,
         actor_id=actor_id,
-        payload={"key": data.key},
     )
     form = await _insert_version(session, org_id, data.key, 1, fields, actor_id)
     return CustomerTypeWithForm(data.key, data.name, data.name_en, form.definition)
@@ -163,13 +154,7 @@ async def current_form(session: AsyncSession, org_id: uuid.UUID, customer_type: 
     """
     if not _KEY.fullmatch(customer_type):
         raise NotFound("No such customer type.")
-    stmt = (
-        select(VisitForm)
-        .where(VisitForm.org_id == org_id, VisitForm.customer_type == customer_type)
-        .order_by(VisitForm.version.desc())
-        .limit(1)
-    )
-    row = await session.scalar(stmt)
+    row = await repository.latest_form(session, org_id, customer_type)
     if row is None:
         raise NotFound("No such customer type.")
     return _form_version(row)
@@ -184,13 +169,7 @@ async def form_version(
     """
     if not _KEY.fullmatch(customer_type):
         raise NotFound("No such customer type.")
-    row = await session.scalar(
-        select(VisitForm).where(
-            VisitForm.org_id == org_id,
-            VisitForm.customer_type == customer_type,
-            VisitForm.version == version,
-        )
-    )
+    row = await repository.form_version(session, org_id, customer_type, version)
     if row is None:
         raise NotFound(f"The customer type {customer_type!r} has no visit form version {version}.")
     return _form_version(row)
@@ -248,24 +227,17 @@ async def _insert_version(
     await session.flush()
     await events.record(
         session,
+        VisitFormPublished(customer_type=customer_type, version=version, field_count=len(fields)),
         org_id=org_id,
-        type="visit_form.published",
-        subject_type="visit_form",
         subject_id=row.id,
         actor_id=actor_id,
-        payload={"customer_type": customer_type, "version": version, "field_count": len(fields)},
     )
     return _form_version(row)
 
 
 async def _current_forms(session: AsyncSession, org_id: uuid.UUID) -> dict[str, FormVersion]:
-    stmt = (
-        select(VisitForm)
-        .where(VisitForm.org_id == org_id)
-        .ext(distinct_on(VisitForm.customer_type))
-        .order_by(VisitForm.customer_type, VisitForm.version.desc())
-    )
-    return {row.customer_type: _form_version(row) for row in await session.scalars(stmt)}
+    rows = await repository.latest_forms(session, org_id)
+    return {row.customer_type: _form_version(row) for row in rows}
 
 
 def _stored_fields(fields: Sequence[FieldDefinition]) -> list[dict[str, object]]:
@@ -286,15 +258,10 @@ async def form_version_by_id(
     parsed = _PARSED.get(form_id)
     if parsed is not None:
         return parsed
-    row = await connection.fetchrow(
-        "SELECT customer_type, version, fields::text AS fields FROM visit_forms"
-        " WHERE org_id = $1 AND id = $2",
-        org_id,
-        form_id,
-    )
+    row = await repository.form_row_by_id(connection, org_id, form_id)
     if row is None:
         raise NotFound("No such form version.")
-    return _parsed(form_id, row["customer_type"], row["version"], json.loads(row["fields"]))
+    return _parsed(form_id, row.customer_type, row.version, row.fields)
 
 
 def _form_version(row: VisitForm) -> FormVersion:

@@ -1,17 +1,32 @@
 """Finding a CJK font with TrueType outlines for printable output (posters, summary cards).
 
-``DOORSTEP_CJK_FONT_PATH`` wins when set; otherwise well-known system locations are searched.
-On Debian/Ubuntu ``apt-get install fonts-wqy-microhei`` provides one.
+The project installs one itself: Noto Sans SC Regular, a static TrueType (``glyf``) instance
+from the npm package :data:`PACKAGE`, pinned in ``package.json``/``package-lock.json`` and put
+into ``node_modules/`` by ``npm ci`` (``make install``/``run``/``test``, the Dockerfile). So a
+fresh machine prints Chinese without any system font. The order (docs/operations.md, "CJK
+fonts"):
+
+1. ``DOORSTEP_CJK_FONT_PATH`` when set (a path that is not a file is an error, not a fallback);
+2. the packaged font, :data:`PACKAGED_FONT`: the pinned, tested one, the same on every machine;
+3. well-known system locations (:data:`SYSTEM_FONTS`), first match wins: for an install where
+   npm never ran.
 """
 
 from pathlib import Path
+from typing import Final
 
 from backend.config import Settings
 from backend.errors import AppError
 
+# The npm package that ships the font (exact version pinned in package.json).
+PACKAGE: Final = "@expo-google-fonts/noto-sans-sc"
+# ``node_modules/`` at the repository root, beside ``backend/`` and ``pwa/`` (as backend/pwa.py).
+NODE_MODULES: Final = Path(__file__).resolve().parents[2] / "node_modules"
+PACKAGED_FONT: Path = NODE_MODULES / PACKAGE / "400Regular" / "NotoSansSC_400Regular.ttf"
+
 # In order of preference. TrueType-outline fonts only (reportlab cannot embed CFF/OTF outlines);
 # a .ttc collection is read at subfont index 0.
-CANDIDATES: tuple[str, ...] = (
+SYSTEM_FONTS: tuple[str, ...] = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
@@ -32,8 +47,13 @@ CANDIDATES: tuple[str, ...] = (
     "C:/Windows/Fonts/simsun.ttc",
 )
 
+# What is searched after DOORSTEP_CJK_FONT_PATH, in order (as at import; the lookup reads
+# PACKAGED_FONT and SYSTEM_FONTS when it runs).
+CANDIDATES: tuple[str, ...] = (str(PACKAGED_FONT), *SYSTEM_FONTS)
+
 FIX = (
-    "Install a CJK TrueType font (Debian/Ubuntu: `apt-get install fonts-wqy-microhei`) "
+    f"Run `make install` (npm ci installs the packaged font, {PACKAGE}), "
+    "or install a CJK TrueType font (Debian/Ubuntu: `apt-get install fonts-wqy-microhei`), "
     "or set DOORSTEP_CJK_FONT_PATH to a .ttf/.ttc file."
 )
 
@@ -47,14 +67,22 @@ class CjkFontMissing(AppError):
         super().__init__(detail)
 
 
-def cjk_font_path(settings: Settings, candidates: tuple[str, ...] = CANDIDATES) -> Path:
-    """The CJK font to embed; raises ``CjkFontMissing`` naming the fix when there is none."""
+def search_order() -> tuple[str, ...]:
+    """The locations searched after ``DOORSTEP_CJK_FONT_PATH``: packaged, then system."""
+    return (str(PACKAGED_FONT), *SYSTEM_FONTS)
+
+
+def cjk_font_path(settings: Settings, candidates: tuple[str, ...] | None = None) -> Path:
+    """The CJK font to embed; raises ``CjkFontMissing`` naming the fix when there is none.
+
+    ``candidates`` replaces :func:`search_order` (the packaged font and the system locations).
+    """
     if settings.cjk_font_path is not None:
         configured = Path(settings.cjk_font_path)
         if configured.is_file():
             return configured
         raise CjkFontMissing(f"DOORSTEP_CJK_FONT_PATH={configured} is not a file. {FIX}")
-    for candidate in candidates:
+    for candidate in search_order() if candidates is None else candidates:
         path = Path(candidate)
         if path.is_file():
             return path

@@ -11,55 +11,32 @@ so the client may retry. Then:
 - the same key with another body, method or path gets ``422 idempotency_key_reused``;
 - the same key while the first request still runs gets ``409 conflict`` with ``Retry-After: 1``.
 
-A claim names its owner: this process's own database connection (``kit.process_owner``), which
-drops when the process dies. A retry that finds a claim whose owner backend is no longer in
-``pg_stat_activity`` takes it over at once and runs, so a request cut by a crash is neither lost
-nor blocked; the takeover locks the row first, so two retries cannot both win. A claim older
-than ``STALE_CLAIM`` is taken over whoever owns it: the fallback for owners whose end the
-database cannot see (a connection pooler between the app and PostgreSQL) or that hang.
+kit knows no domain, so the middleware is given what it needs by the app factory: a function
+that reads the caller (anything with ``org_id`` and ``user_id``) from a bearer token, and a
+:class:`ClaimStore` that keeps the claims (``backend.idempotency.repository`` on the
+``idempotency_keys`` table: who owns a claim, when a crashed one is taken over). The middleware
+is the time boundary: it reads the clock once per request and hands the store that ``now``.
 
 Requests without a valid bearer token pass through untouched (the endpoint answers 401), and so
 does the token endpoint itself.
 """
 
+import enum
 import logging
 import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Protocol
 
-from sqlalchemy import (
-    ColumnElement,
-    DateTime,
-    Integer,
-    and_,
-    case,
-    column,
-    delete,
-    exists,
-    func,
-    or_,
-    select,
-    table,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.auth.principal import Principal
-from backend.auth.tokens import read_access_token
-from backend.db import session_scope
 from backend.errors import problem_response
 from backend.kit.body_fingerprint import body_fingerprint
-from backend.kit.jobs import run_exclusive
-from backend.kit.process_owner import Owner, ProcessOwner
 from backend.kit.time import utc_now
-from backend.models.idempotency_key import IdempotencyKey
 
 logger = logging.getLogger(__name__)
 
@@ -81,21 +58,69 @@ COMPLETED = "completed"
 
 _VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 
-_PG_STAT_ACTIVITY = table(
-    "pg_stat_activity",
-    column("pid", Integer),
-    column("backend_start", DateTime(timezone=True)),
-    schema="pg_catalog",
-)
+
+class KeyOwner(Protocol):
+    """Whom a key belongs to: the caller the bearer token names."""
+
+    @property
+    def org_id(self) -> uuid.UUID: ...
+    @property
+    def user_id(self) -> uuid.UUID: ...
+
+
+# Reads the caller from a bearer token; None for a token that is not valid (or expired).
+ReadCaller = Callable[[str], KeyOwner | None]
 
 
 @dataclass(frozen=True, slots=True)
-class _Request:
-    principal: Principal
+class KeyedRequest:
+    """A POST with an ``Idempotency-Key``: what its key is bound to."""
+
+    caller: KeyOwner
     key: str
     method: str
     path: str
     body_sha256: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HeldKey:
+    """The claim that already holds a key: what it was first used with and, once its request
+    has answered (``status == COMPLETED``), the response to replay."""
+
+    method: str
+    path: str
+    body_sha256: bytes
+    status: str
+    response_status: int | None
+    response_content_type: str | None
+    response_body: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status: int
+    content_type: str | None
+    body: bytes
+
+
+class Claim(enum.Enum):
+    claimed = "claimed"  # the key is this request's now: run it
+    unknown_caller = "unknown_caller"  # no one to remember it for (the token's user is gone)
+
+
+class ClaimStore(Protocol):
+    """Where claims live. ``claim`` either takes the key (a fresh one, an expired one, or one
+    whose request can no longer finish) or returns the claim holding it; ``complete`` stores
+    the response of a claimed request; ``release`` forgets an unfinished claim."""
+
+    async def claim(self, request: KeyedRequest, now: datetime) -> Claim | HeldKey: ...
+
+    async def complete(
+        self, request: KeyedRequest, response: StoredResponse, now: datetime
+    ) -> None: ...
+
+    async def release(self, request: KeyedRequest) -> None: ...
 
 
 def _header_values(scope: Scope, name: bytes) -> list[bytes]:
@@ -121,13 +146,16 @@ def _request_path(scope: Scope) -> str:
 class IdempotencyMiddleware:
     """Honour ``Idempotency-Key`` on authenticated POSTs under ``/api/v1/``.
 
-    The sessionmaker and settings are read from ``scope["app"].state`` at call time (the app
-    sets the sessionmaker in its lifespan). ``max_body_bytes`` bounds the buffered request body
-    when the app's own body limit does not already (it defaults to the settings' limit).
+    ``read_caller`` reads the caller from a bearer token, ``claims`` keeps the claims (both
+    given by the app factory). ``max_body_bytes`` bounds the buffered request body.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, read_caller: ReadCaller, claims: ClaimStore, max_body_bytes: int
+    ) -> None:
         self.app = app
+        self.read_caller = read_caller
+        self.claims = claims
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -147,16 +175,14 @@ class IdempotencyMiddleware:
         if len(keys) != 1 or not _VALID_KEY.match(key):
             await self._invalid_key(scope, receive, send)
             return
-        state = scope["app"].state
         token = _bearer_token(scope)
-        principal = read_access_token(state.settings.secret, token) if token else None
-        if principal is None:
+        caller = self.read_caller(token) if token else None
+        if caller is None:
             await self.app(scope, receive, send)
             return
 
-        limit = self.max_body_bytes or int(state.settings.max_body_bytes)
         try:
-            body = await _read_body(receive, limit)
+            body = await _read_body(receive, self.max_body_bytes)
         except HTTPException as exc:
             response = problem_response(
                 exc.status_code, "payload_too_large", "The request body is too large."
@@ -167,27 +193,22 @@ class IdempotencyMiddleware:
             return
 
         content_types = _header_values(scope, b"content-type")
-        request = _Request(
-            principal=principal,
+        request = KeyedRequest(
+            caller=caller,
             key=key,
             method=scope["method"],
             path=_request_path(scope),
             body_sha256=body_fingerprint(content_types[0] if content_types else None, body),
         )
-        sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
-        # None for an app built without one: its claims then wait out STALE_CLAIM after a crash.
-        process_owner: ProcessOwner | None = getattr(state, "process_owner", None)
-        try:
-            claimed, existing = await _claim(sessionmaker, request, process_owner)
-        except IntegrityError:
-            # The token's user is gone: nothing to remember; the endpoint answers for itself.
+        claim = await self.claims.claim(request, utc_now())
+        if claim is Claim.unknown_caller:
+            # Nothing to remember: the endpoint answers for itself.
             await self.app(scope, _replaying_receive(body, receive), send)
             return
-        if claimed:
-            await self._run(scope, _replaying_receive(body, receive), send, sessionmaker, request)
+        if claim is Claim.claimed:
+            await self._run(scope, _replaying_receive(body, receive), send, request)
             return
-        assert existing is not None
-        await _answer_existing(scope, receive, send, request, existing)
+        await _answer_existing(scope, receive, send, request, claim)
 
     async def _invalid_key(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
@@ -209,8 +230,7 @@ class IdempotencyMiddleware:
         scope: Scope,
         receive: Receive,
         send: Send,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        request: _Request,
+        request: KeyedRequest,
     ) -> None:
         status = 0
         content_type: str | None = None
@@ -235,16 +255,31 @@ class IdempotencyMiddleware:
                     # it has the answer finds it stored rather than still in progress.
                     settled = True
                     if _storable(status, size):
-                        await _store(sessionmaker, request, status, content_type, b"".join(chunks))
+                        stored = StoredResponse(status, content_type, b"".join(chunks))
+                        await self._complete(request, stored)
                     else:
-                        await _release(sessionmaker, request)
+                        await self._release(request)
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         finally:
             if not settled:
-                await _release(sessionmaker, request)
+                await self._release(request)
+
+    async def _complete(self, request: KeyedRequest, response: StoredResponse) -> None:
+        try:
+            await self.claims.complete(request, response, utc_now())
+        except Exception:
+            # The response itself succeeded: answer it; a retry will find the claim (its owner
+            # alive) and wait for it to go stale rather than run twice.
+            logger.exception("could not store an idempotent response")
+
+    async def _release(self, request: KeyedRequest) -> None:
+        try:
+            await self.claims.release(request)
+        except Exception:
+            logger.exception("could not release an idempotency key")
 
 
 def _storable(status: int, size: int) -> bool:
@@ -283,201 +318,8 @@ def _replaying_receive(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _row_filter(request: _Request) -> Any:
-    return and_(
-        IdempotencyKey.org_id == request.principal.org_id,
-        IdempotencyKey.user_id == request.principal.user_id,
-        IdempotencyKey.key == request.key,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Existing:
-    method: str
-    path: str
-    body_sha256: bytes
-    status: str
-    response_status: int | None
-    response_content_type: str | None
-    response_body: bytes | None
-
-
-async def _claim(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    request: _Request,
-    process_owner: ProcessOwner | None,
-) -> tuple[bool, _Existing | None]:
-    """Claim the key (True), or return the row that holds it."""
-    owner = await process_owner.current() if process_owner is not None else None
-    now = utc_now()
-    for _ in range(3):
-        async with session_scope(sessionmaker) as session:
-            # An expired key no longer holds anything: the key may be used afresh.
-            await session.execute(
-                delete(IdempotencyKey).where(
-                    _row_filter(request), IdempotencyKey.created_at < now - TTL
-                )
-            )
-            if await _insert_claim(session, request, owner, now):
-                return True, None
-            if await _take_over_orphaned_claim(session, request, owner, now):
-                return True, None
-            row = (
-                await session.execute(
-                    select(
-                        IdempotencyKey.method,
-                        IdempotencyKey.path,
-                        IdempotencyKey.body_sha256,
-                        IdempotencyKey.status,
-                        IdempotencyKey.response_status,
-                        IdempotencyKey.response_content_type,
-                        IdempotencyKey.response_body,
-                    ).where(_row_filter(request))
-                )
-            ).one_or_none()
-            if row is not None:
-                return False, _Existing(*row)
-        # Released between our insert and our read: try to claim it again.
-    raise RuntimeError("could not claim an idempotency key")
-
-
-def _owner_values(owner: Owner | None) -> dict[str, Any]:
-    """The owner a claim records: ours while its backend is there, else none.
-
-    Checked as the claim is written: a claim naming a backend already gone (a connection
-    pooler recycled it, or it was ended a moment ago) could be taken over from a live request
-    by any retry; with no owner it waits out ``STALE_CLAIM`` instead.
-    """
-    if owner is None:
-        return {"owner_pid": None, "owner_backend_start": None}
-    activity = _PG_STAT_ACTIVITY.c
-    present = exists().where(
-        activity.pid == owner.pid, activity.backend_start == owner.backend_start
-    )
-    return {
-        "owner_pid": case((present, owner.pid), else_=None),
-        "owner_backend_start": case((present, owner.backend_start), else_=None),
-    }
-
-
-async def _insert_claim(
-    session: AsyncSession, request: _Request, owner: Owner | None, now: datetime
-) -> bool:
-    inserted = await session.scalar(
-        insert(IdempotencyKey)
-        .values(
-            org_id=request.principal.org_id,
-            user_id=request.principal.user_id,
-            key=request.key,
-            method=request.method,
-            path=request.path,
-            body_sha256=request.body_sha256,
-            status=IN_PROGRESS,
-            created_at=now,
-            **_owner_values(owner),
-        )
-        .on_conflict_do_nothing()
-        .returning(IdempotencyKey.key)
-    )
-    return inserted is not None
-
-
-async def _take_over_orphaned_claim(
-    session: AsyncSession, request: _Request, owner: Owner | None, now: datetime
-) -> bool:
-    """Make the claim ours if the request that holds it can no longer finish.
-
-    The row is locked before its owner is looked up: of two retries racing for one orphaned
-    claim, the second waits here until the first commits, then finds the first's owner, alive.
-    (Checking in the UPDATE's WHERE alone is not enough: PostgreSQL may plan ``NOT EXISTS`` as
-    an anti-join, and its re-check of a row changed under it then reuses the first answer.)
-    """
-    if not await _lock_claim(session, request):
-        return False
-    # PostgreSQL reads pg_stat_activity once per transaction and keeps that reading: take a
-    # fresh one now that the row is ours, which has every owner that could have written it.
-    await session.execute(select(func.pg_stat_clear_snapshot()))
-    taken = await session.scalar(
-        update(IdempotencyKey)
-        .where(
-            _row_filter(request),
-            IdempotencyKey.status == IN_PROGRESS,
-            # Only the same request resumes the claim; another body is still a reused key.
-            IdempotencyKey.method == request.method,
-            IdempotencyKey.path == request.path,
-            IdempotencyKey.body_sha256 == request.body_sha256,
-            or_(_owner_gone(), IdempotencyKey.created_at < now - STALE_CLAIM),
-        )
-        .values(created_at=now, **_owner_values(owner))
-        .returning(IdempotencyKey.key)
-    )
-    return taken is not None
-
-
-async def _lock_claim(session: AsyncSession, request: _Request) -> bool:
-    locked = await session.scalar(
-        select(IdempotencyKey.key)
-        .where(_row_filter(request), IdempotencyKey.status == IN_PROGRESS)
-        .with_for_update()
-    )
-    return locked is not None
-
-
-def _owner_gone() -> ColumnElement[bool]:
-    """The claim's owner backend has ended: its process died or its connection dropped."""
-    activity = _PG_STAT_ACTIVITY.c
-    owner_alive = exists().where(
-        activity.pid == IdempotencyKey.owner_pid,
-        or_(
-            activity.backend_start == IdempotencyKey.owner_backend_start,
-            # Another role's session shows no start time (without pg_read_all_stats): a live
-            # backend with that pid may be the owner, so it counts as alive.
-            activity.backend_start.is_(None),
-        ),
-    )
-    return and_(IdempotencyKey.owner_pid.is_not(None), ~owner_alive)
-
-
-async def _store(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    request: _Request,
-    status: int,
-    content_type: str | None,
-    body: bytes,
-) -> None:
-    try:
-        async with session_scope(sessionmaker) as session:
-            await session.execute(
-                update(IdempotencyKey)
-                .where(_row_filter(request), IdempotencyKey.status == IN_PROGRESS)
-                .values(
-                    status=COMPLETED,
-                    response_status=status,
-                    response_content_type=content_type[:255] if content_type else None,
-                    response_body=body,
-                    completed_at=utc_now(),
-                )
-            )
-    except Exception:
-        # The response itself succeeded: answer it; a retry will find the claim (its owner
-        # alive) and wait for it to go stale rather than run twice.
-        logger.exception("could not store an idempotent response")
-
-
-async def _release(sessionmaker: async_sessionmaker[AsyncSession], request: _Request) -> None:
-    try:
-        async with session_scope(sessionmaker) as session:
-            await session.execute(
-                delete(IdempotencyKey).where(
-                    _row_filter(request), IdempotencyKey.status == IN_PROGRESS
-                )
-            )
-    except Exception:
-        logger.exception("could not release an idempotency key")
-
-
 async def _answer_existing(
-    scope: Scope, receive: Receive, send: Send, request: _Request, existing: _Existing
+    scope: Scope, receive: Receive, send: Send, request: KeyedRequest, existing: HeldKey
 ) -> None:
     response: Response
     if (
@@ -514,20 +356,3 @@ async def _answer_existing(
             headers=headers,
         )
     await response(scope, receive, send)
-
-
-async def purge_expired(session: AsyncSession, now: datetime) -> int:
-    """Delete keys older than 24 hours; the number deleted."""
-    result = await session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at < now - TTL)
-    )
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
-async def purge_expired_keys(sessionmaker: async_sessionmaker[AsyncSession]) -> int | None:
-    """The scheduler job: ``purge_expired`` on one replica at a time."""
-
-    async def work(session: AsyncSession) -> int:
-        return await purge_expired(session, utc_now())
-
-    return await run_exclusive(sessionmaker, "idempotency.purge_expired", work)

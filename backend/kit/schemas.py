@@ -57,3 +57,10 @@ class ResponseSchema(BaseModel):
 
 class IdSchema(ResponseSchema):
     id: uuid.UUID
+
+
+class LocalizedText(ResponseSchema):
+    """A text the server wrote in both languages: ``{"zh": ..., "en": ...}``."""
+
+    zh: str
+    en: str

@@ -38,5 +38,5 @@ async def mark_read(
 ) -> NotificationRead:
     """Mark one of your notifications read (someone else's is 404)."""
     return NotificationRead.model_validate(
-        await service.mark_read(session, principal, notification_id)
+        await service.mark_read(session, principal, notification_id, utc_now())
     )

@@ -1,11 +1,6 @@
 import uuid
 
-from backend.kit.schemas import ResponseSchema, UtcDatetime
-
-
-class LocalizedText(ResponseSchema):
-    zh: str
-    en: str
+from backend.kit.schemas import LocalizedText, ResponseSchema, UtcDatetime
 
 
 class NotificationRead(ResponseSchema):

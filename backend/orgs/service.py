@@ -2,14 +2,15 @@
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import NotFound
 from backend.events import service as events
+from backend.events.catalog import OrgCreated
 from backend.forms import service as forms_service
 from backend.models import Organization, User
 from backend.models.user import Role
+from backend.orgs import repository
 from backend.users import service as user_service
 from backend.users.schemas import UserCreate
 
@@ -33,19 +34,13 @@ async def create_org(
     )
     await forms_service.create_default_customer_types(session, org.id, admin.id)
     await events.record(
-        session,
-        org_id=org.id,
-        type="org.created",
-        subject_type="org",
-        subject_id=org.id,
-        actor_id=None,
-        payload={"name": name},
+        session, OrgCreated(name=name), org_id=org.id, subject_id=org.id, actor_id=None
     )
     return org, admin
 
 
 async def get_org(session: AsyncSession, org_id: uuid.UUID) -> Organization:
-    org = await session.get(Organization, org_id)
+    org = await repository.by_id(session, org_id)
     if org is None:
         raise NotFound("No such organization.")
     return org
@@ -53,12 +48,11 @@ async def get_org(session: AsyncSession, org_id: uuid.UUID) -> Organization:
 
 async def find_org(session: AsyncSession, name_or_id: str) -> Organization | None:
     try:
-        return await session.get(Organization, uuid.UUID(name_or_id))
+        org_id = uuid.UUID(name_or_id)
     except ValueError:
-        return await session.scalar(select(Organization).where(Organization.name == name_or_id))
+        return await repository.by_name(session, name_or_id)
+    return await repository.by_id(session, org_id)
 
 
 async def count_orgs(session: AsyncSession) -> int:
-    from sqlalchemy import func
-
-    return int(await session.scalar(select(func.count()).select_from(Organization)) or 0)
+    return await repository.count(session)

@@ -459,10 +459,13 @@ def _rendered_watermark(
     band_h = watermark_band_height(width, height, len(lines))
     size, pad = _font_size(width, height), _pad(width, height)
     font = _font(font_path, size)
+    room = width - 2 * pad
     longest = max(font.getlength(line) for line in lines)
-    if longest > width - 2 * pad and longest > 0:
-        size = max(6, math.floor(size * (width - 2 * pad) / longest))
+    if longest > room and longest > 0:
+        size = max(6, math.floor(size * room / longest))
         font = _font(font_path, size)
+        # Too long even at the smallest size: cut with an ellipsis rather than run off the edge.
+        lines = tuple(_clipped(line, font, room) for line in lines)
     line_h = (band_h - 2 * pad) // len(lines)
     masks: list[tuple[tuple[int, int], Image.Image]] = []
     for i, line in enumerate(lines):
@@ -472,6 +475,20 @@ def _rendered_watermark(
         if bbox is not None:  # nothing drawn (an empty line): nothing to apply
             masks.append((bbox[:2], mask.crop(bbox)))
     return _Watermark((0, height - band_h, width, height), tuple(masks))
+
+
+def _clipped(line: str, font: ImageFont.FreeTypeFont, room: int) -> str:
+    """``line``, or its longest start that fits ``room`` pixels with "…" after it."""
+    if font.getlength(line) <= room:
+        return line
+    low, high = 0, len(line)  # the longest fitting start is line[:low]
+    while low < high:
+        mid = (low + high + 1) // 2
+        if font.getlength(line[:mid] + "…") <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return line[:low] + "…" if low else ""
 
 
 def _watermarked_band(image: Image.Image, mark: _Watermark) -> Image.Image:
@@ -486,7 +503,8 @@ def draw_watermark(image: Image.Image, lines: Sequence[str], font_path: Path) ->
     """Burn ``lines`` into a darkened band at the bottom of an RGB image (in place; returned).
 
     The font size follows the short edge (about 3.2 %, so portrait and landscape photos get the
-    same text) and shrinks when the longest line would not fit the width. Glyphs come from
+    same text) and shrinks when the longest line would not fit the width (to 6 px at least; a line
+    too long even then is cut with "…"). Glyphs come from
     ``font_path`` (face 0 of a .ttc), which must cover CJK.
     """
     mark = _render_watermark(image.width, image.height, lines, font_path)

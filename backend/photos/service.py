@@ -5,40 +5,20 @@ service, which calls this one.
 """
 
 import asyncio
-import functools
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import (
-    BigInteger,
-    DateTime,
-    Integer,
-    Uuid,
-    all_,
-    any_,
-    bindparam,
-    cast,
-    delete,
-    func,
-    literal,
-    select,
-    true,
-    union_all,
-)
-from sqlalchemy.dialects.postgresql import ARRAY, BIT, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Executable
 
 from backend.kit.storage import Storage
-from backend.kit.time import utc_now
-from backend.models import Photo, PhotoHashBand, PhotoKind
-from backend.photos import processing
+from backend.models import Photo, PhotoKind
+from backend.photos import processing, repository
 
 DUPLICATE_WINDOW = timedelta(days=180)
 DUPLICATE_MAX_DISTANCE = 6
@@ -62,23 +42,13 @@ def upload_digest(data: bytes) -> bytes:
 async def current_photo(
     session: AsyncSession, org_id: uuid.UUID, visit_id: uuid.UUID, kind: PhotoKind
 ) -> Photo | None:
-    return await session.scalar(
-        select(Photo).where(Photo.org_id == org_id, Photo.visit_id == visit_id, Photo.kind == kind)
-    )
+    return await repository.current(session, org_id, visit_id, kind)
 
 
 async def photos_of(
     session: AsyncSession, org_id: uuid.UUID, visit_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, dict[PhotoKind, Photo]]:
-    out: dict[uuid.UUID, dict[PhotoKind, Photo]] = {v: {} for v in visit_ids}
-    if not visit_ids:
-        return out
-    rows = await session.scalars(
-        select(Photo).where(Photo.org_id == org_id, Photo.visit_id.in_(list(visit_ids)))
-    )
-    for photo in rows:
-        out[photo.visit_id][photo.kind] = photo
-    return out
+    return await repository.of_visits(session, org_id, visit_ids)
 
 
 async def process(
@@ -151,8 +121,10 @@ async def save(
     kind: PhotoKind,
     processed: processing.ProcessedPhoto,
     flags: list[dict[str, object]],
+    now: datetime,
 ) -> Photo:
-    """Write the files first (atomically), then the row: a row never points at a missing file.
+    """Write the files first (atomically), then the row (taken at ``now``): a row never points
+    at a missing file.
 
     The row (inserted, or replacing the visit's photo of that kind) and its hash bands are
     written by one statement, which returns the stored row.
@@ -167,122 +139,17 @@ async def save(
     ):
         if isinstance(outcome, BaseException):
             raise outcome
-    captured = processed.captured_at
-    aware = captured is not None and captured.tzinfo is not None
-    now = utc_now()
-    params = {
-        "org_id": org_id,
-        "visit_id": visit_id,
-        "kind": kind,
-        "original_sha256": bytes.fromhex(processed.original_sha256),
-        "sha256": bytes.fromhex(processed.sha256),
-        "phash": processed.phash,
-        "width": processed.width,
-        "height": processed.height,
-        "bytes": len(processed.data),
-        "thumb_bytes": len(processed.thumbnail),
-        "storage_key": key,
-        "thumb_key": thumb_key,
-        "original_format": processed.original_format,
-        "original_width": processed.original_width,
-        "original_height": processed.original_height,
-        "original_bytes": processed.original_size,
-        "captured_at": captured if aware else None,
-        "captured_local_time": captured.isoformat() if captured is not None and not aware else None,
-        "gps_lat": processed.gps_lat,
-        "gps_lng": processed.gps_lng,
-        "flags": flags,
-        "taken_at": now,
-        "id": uuid.uuid4(),
-        "created_at": now,
-        "updated_at": now,
-        "band_keys": processing.hash_bands(processed.phash, bits_per_band=BAND_BITS),
-    }
-    photo: Photo | None = await session.scalar(
-        _save_statement(), params, execution_options={"populate_existing": True}
+    return await repository.upsert(
+        session,
+        org_id=org_id,
+        visit_id=visit_id,
+        kind=kind,
+        processed=processed,
+        files=(key, thumb_key),
+        flags=flags,
+        band_keys=processing.hash_bands(processed.phash, bits_per_band=BAND_BITS),
+        now=now,
     )
-    assert photo is not None
-    return photo
-
-
-#: Columns of the photo row that an upload sets (all of them but the id and created_at).
-_UPLOAD_COLUMNS: Final = (
-    "org_id",
-    "visit_id",
-    "kind",
-    "original_sha256",
-    "sha256",
-    "phash",
-    "width",
-    "height",
-    "bytes",
-    "thumb_bytes",
-    "storage_key",
-    "thumb_key",
-    "original_format",
-    "original_width",
-    "original_height",
-    "original_bytes",
-    "captured_at",
-    "captured_local_time",
-    "gps_lat",
-    "gps_lng",
-    "flags",
-    "taken_at",
-    "updated_at",
-)
-
-
-@functools.cache
-def _save_statement() -> Executable:
-    """Upsert the photo row and make its hash bands those of its ``phash``, in one statement
-    that returns the row; built once (parameters by name: the columns, ``id``, ``created_at``
-    and ``band_keys``).
-
-    The bands it no longer has are removed and the others added (or re-stamped): the two act
-    on disjoint rows, and a new row's bands pass their foreign key check, which PostgreSQL
-    makes at the end of the statement. Column defaults do not apply inside a CTE: every value
-    is a parameter.
-    """
-    photos, bands = Photo.__table__, PhotoHashBand.__table__
-    stmt = insert(Photo).values(
-        {name: bindparam(name) for name in ("id", "created_at", *_UPLOAD_COLUMNS)}
-    )
-    photo = (
-        stmt.on_conflict_do_update(
-            index_elements=[photos.c.org_id, photos.c.visit_id, photos.c.kind],
-            set_={name: stmt.excluded[name] for name in _UPLOAD_COLUMNS},
-        )
-        .returning(*photos.c)
-        .cte("photo")
-    )
-    band_keys = bindparam("band_keys", type_=ARRAY(Integer))
-    removed = (
-        delete(PhotoHashBand)
-        .where(
-            bands.c.org_id == photo.c.org_id,
-            bands.c.photo_id == photo.c.id,
-            bands.c.band_key != all_(band_keys),
-        )
-        .cte("bands_removed")
-    )
-    key = func.unnest(band_keys).table_valued("band_key").render_derived(name="band_keys")
-    rows = select(
-        photo.c.org_id,
-        key.c.band_key,
-        photo.c.id,
-        photo.c.visit_id,
-        photo.c.phash,
-        photo.c.taken_at,
-    ).join_from(photo, key, true())
-    add = insert(PhotoHashBand).from_select(
-        ["org_id", "band_key", "photo_id", "visit_id", "phash", "taken_at"], rows
-    )
-    added = add.on_conflict_do_update(
-        index_elements=[bands.c.org_id, bands.c.band_key, bands.c.photo_id],
-        set_={name: add.excluded[name] for name in ("visit_id", "phash", "taken_at")},
-    ).cte("bands_added")
-    return select(Photo).from_statement(select(photo).add_cte(removed, added))
 
 
 async def find_duplicates(
@@ -292,72 +159,31 @@ async def find_duplicates(
     phash: int,
     original_sha256: bytes,
     exclude_visit_id: uuid.UUID,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[DuplicateMatch]:
-    """Photos of other visits in the last 180 days: the same bytes, or within distance 6.
+    """Photos of other visits in the 180 days before ``now``: the same bytes, or within
+    distance 6.
 
     An indexed lookup: probe keys of the 16-bit hash bands (68 of them), then the exact
     Hamming check on the few candidates; never a scan of every photo.
     """
-    # One round trip for both; a photo found both ways counts as the same bytes (distance 0).
-    rows = await session.execute(
-        _duplicates_statement(),
-        {
-            "org_id": org_id,
-            "probe_keys": processing.probe_keys(
-                phash, DUPLICATE_MAX_DISTANCE, bits_per_band=BAND_BITS
-            ),
-            "phash": phash,
-            "original_sha256": original_sha256,
-            "since": (now or utc_now()) - DUPLICATE_WINDOW,
-            "exclude_visit_id": exclude_visit_id,
-        },
+    candidates = await repository.duplicate_candidates(
+        session,
+        org_id,
+        probe_keys=processing.probe_keys(phash, DUPLICATE_MAX_DISTANCE, bits_per_band=BAND_BITS),
+        phash=phash,
+        max_distance=DUPLICATE_MAX_DISTANCE,
+        original_sha256=original_sha256,
+        since=now - DUPLICATE_WINDOW,
+        exclude_visit_id=exclude_visit_id,
     )
+    # A photo found both ways counts as the same bytes (distance 0).
     matches: dict[uuid.UUID, DuplicateMatch] = {}
-    for photo_id, visit_id, d, taken_at, same_bytes in rows:
-        if same_bytes or photo_id not in matches:
-            distance = 0 if same_bytes else int(d)
-            matches[photo_id] = DuplicateMatch(photo_id, visit_id, distance, taken_at)
+    for c in candidates:
+        if c.same_bytes or c.photo_id not in matches:
+            distance = 0 if c.same_bytes else c.distance
+            matches[c.photo_id] = DuplicateMatch(c.photo_id, c.visit_id, distance, c.taken_at)
     return sorted(matches.values(), key=lambda m: (m.distance, m.taken_at))
-
-
-@functools.cache
-def _duplicates_statement() -> Executable:
-    """Photos of other visits in the window within the Hamming distance of ``phash`` (band
-    candidates, confirmed in PostgreSQL), and those with the same upload bytes; built once.
-
-    The Hamming check runs in PostgreSQL, so only real matches come back (~1,000 candidates per
-    lookup at a million photos would otherwise cross the wire and be checked in Python).
-    """
-    org_id = bindparam("org_id", type_=Uuid())
-    since = bindparam("since", type_=DateTime(timezone=True))
-    exclude_visit_id = bindparam("exclude_visit_id", type_=Uuid())
-    phash = bindparam("phash", type_=BigInteger)
-    distance = func.bit_count(cast(PhotoHashBand.phash.op("#")(phash), BIT(64)))
-    near = (
-        select(
-            PhotoHashBand.photo_id,
-            PhotoHashBand.visit_id,
-            distance.label("distance"),
-            PhotoHashBand.taken_at,
-            literal(False).label("same_bytes"),
-        )
-        .where(
-            PhotoHashBand.org_id == org_id,
-            PhotoHashBand.band_key == any_(bindparam("probe_keys", type_=ARRAY(Integer))),
-            PhotoHashBand.taken_at >= since,
-            PhotoHashBand.visit_id != exclude_visit_id,
-            distance <= DUPLICATE_MAX_DISTANCE,
-        )
-        .distinct()
-    )
-    same_bytes = select(Photo.id, Photo.visit_id, literal(0), Photo.taken_at, literal(True)).where(
-        Photo.org_id == org_id,
-        Photo.original_sha256 == bindparam("original_sha256"),
-        Photo.taken_at >= since,
-        Photo.visit_id != exclude_visit_id,
-    )
-    return union_all(near, same_bytes)
 
 
 async def read_file(storage: Storage, photo: Photo, *, thumbnail: bool) -> bytes:

@@ -1,6 +1,7 @@
 from collections.abc import Sequence
 
-from backend.errors import AppError, Conflict, FieldError, NotFound, ValidationFailed
+from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
+from backend.presence.exceptions import InvalidQr as InvalidQr  # the door check's refusal
 
 
 class StoreNotFound(NotFound):
@@ -15,15 +16,6 @@ class StoreCodeTaken(Conflict):
             field="code",
             errors=[FieldError("/code", "already used by another store", "conflict")],
         )
-
-
-class InvalidQr(AppError):
-    """Every way a scanned code can be wrong gives the same code (``invalid_qr``)."""
-
-    status, code = 422, "invalid_qr"
-
-    def __init__(self, detail: str = "This is not a valid Doorstep code for this store.") -> None:
-        super().__init__(detail)
 
 
 class UnknownCustomerType(ValidationFailed):

@@ -132,11 +132,3 @@ def mac_is_valid(
 ) -> bool:
     key = _key(secret, org_signing_secret, token.key_version)
     return verify(key, _message(org_id, token.signed_part), token.mac)
-
-
-def is_current(token: QrToken, org: Organization, store: Store) -> bool:
-    """Whether a MAC-valid token carries the store's and the org's current versions."""
-    return (
-        token.qr_version == store.qr_version % 65536
-        and token.key_version == org.signing_key_version % 65536
-    )

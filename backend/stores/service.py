@@ -5,24 +5,22 @@ import asyncio
 import math
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.events import service as events
+from backend.events.catalog import EventPayload, StoreCreated, StoreQrRotated, StoreUpdated
 from backend.forms import service as forms_service
 from backend.kit import fonts
-from backend.kit.geo import EARTH_RADIUS_M
-from backend.kit.pagination import PageParams, decode_cursor, encode_cursor, invalid_cursor
-from backend.models import Event, Organization, Store
+from backend.kit.pagination import PageParams
+from backend.models import Organization, Store
 from backend.orgs import service as org_service
-from backend.stores import csv_import, posters, qr
+from backend.presence import rules as door
+from backend.stores import csv_import, posters, qr, repository
 from backend.stores.exceptions import (
     InvalidNear,
     InvalidQr,
@@ -32,6 +30,7 @@ from backend.stores.exceptions import (
     UnknownCustomerType,
     UnknownTeam,
 )
+from backend.stores.repository import StoreFilters as StoreFilters  # re-exported
 from backend.stores.schemas import (
     ImportResult,
     ImportRowError,
@@ -91,37 +90,30 @@ async def create_store(
         raise StoreCodeTaken(data.code) from exc
     await events.record(
         session,
+        StoreCreated(code=store.code),
         org_id=org_id,
-        type="store.created",
-        subject_type="store",
         subject_id=store.id,
         actor_id=actor_id,
-        payload={"code": store.code},
     )
     return store
 
 
 async def get_store(session: AsyncSession, org_id: uuid.UUID, store_id: uuid.UUID) -> Store:
-    store = await session.scalar(select(Store).where(Store.org_id == org_id, Store.id == store_id))
+    store = await repository.by_id(session, org_id, store_id)
     if store is None:
         raise StoreNotFound()
     return store
 
 
 async def find_store(session: AsyncSession, org_id: uuid.UUID, store_id: uuid.UUID) -> Store | None:
-    return await session.scalar(select(Store).where(Store.org_id == org_id, Store.id == store_id))
+    return await repository.by_id(session, org_id, store_id)
 
 
 async def stores_by_id(
     session: AsyncSession, org_id: uuid.UUID, store_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, Store]:
     """The org's stores among ``store_ids`` (unknown or foreign ids are simply absent)."""
-    if not store_ids:
-        return {}
-    found = await session.scalars(
-        select(Store).where(Store.org_id == org_id, Store.id.in_(list(store_ids)))
-    )
-    return {store.id: store for store in found}
+    return await repository.by_ids(session, org_id, store_ids)
 
 
 async def update_store(
@@ -152,12 +144,10 @@ async def update_store(
         raise StoreCodeTaken(str(changes.get("code", store.code))) from exc
     await events.record(
         session,
+        StoreUpdated(fields=sorted(changes)),
         org_id=store.org_id,
-        type="store.updated",
-        subject_type="store",
         subject_id=store.id,
         actor_id=principal.user_id,
-        payload={"fields": sorted(changes)},
     )
     return store
 
@@ -220,20 +210,11 @@ async def _require_team(session: AsyncSession, org_id: uuid.UUID, team_id: uuid.
 
 
 async def _require_free_code(session: AsyncSession, org_id: uuid.UUID, code: str) -> None:
-    taken = await session.scalar(select(Store.id).where(Store.org_id == org_id, Store.code == code))
-    if taken is not None:
+    if await repository.code_taken(session, org_id, code):
         raise StoreCodeTaken(code)
 
 
 # --- listing ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoreFilters:
-    q: str | None = None
-    customer_type: str | None = None
-    team_id: uuid.UUID | None = None
-    near: tuple[float, float] | None = None
 
 
 def parse_near(value: str | None) -> tuple[float, float] | None:
@@ -266,152 +247,11 @@ async def list_stores(
     ``door_code`` (admins only, see ``shows_door_code``) adds each store's ``qr_url``.
     """
     org = await org_service.get_org(session, org_id) if door_code else None
-    stmt = _filtered(org_id, filters)
     if filters.near is None:
-        stores = await _list_by_code(session, stmt, page)
-        items = [_read(settings, org, s, None) for s in stores[: page.limit]]
-        more = len(stores) > page.limit
-        last = stores[page.limit - 1] if more else None
-        return items, encode_cursor([last.code, str(last.id)]) if last else None
-    rows = await _list_near(session, stmt, filters.near, page)
-    items = [_read(settings, org, s, d) for s, d in rows[: page.limit]]
-    if len(rows) > page.limit:
-        last_store, last_distance = rows[page.limit - 1]
-        return items, encode_cursor([last_distance, str(last_store.id)])
-    return items, None
-
-
-def _filtered(org_id: uuid.UUID, filters: StoreFilters) -> Select[Store]:
-    stmt = select(Store).where(Store.org_id == org_id)
-    if filters.q:
-        pattern = "%" + _escape_like(filters.q) + "%"
-        stmt = stmt.where(
-            or_(
-                Store.code.ilike(pattern, escape="\\"),
-                Store.name.ilike(pattern, escape="\\"),
-                Store.address.ilike(pattern, escape="\\"),
-            )
-        )
-    if filters.customer_type is not None:
-        stmt = stmt.where(Store.customer_type == filters.customer_type)
-    if filters.team_id is not None:
-        stmt = stmt.where(Store.team_id == filters.team_id)
-    return stmt
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _cursor_uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise invalid_cursor() from exc
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")  # JSON can carry lone surrogates that PostgreSQL cannot take
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-async def _list_by_code(
-    session: AsyncSession, stmt: Select[Store], page: PageParams
-) -> Sequence[Store]:
-    if page.cursor:
-        code, id_text = decode_cursor(page.cursor, (str, str))
-        if not _encodable(code):
-            raise invalid_cursor()
-        stmt = stmt.where(
-            tuple_(Store.code, Store.id) > tuple_(literal(code), _cursor_uuid(id_text))
-        )
-    stmt = stmt.order_by(Store.code, Store.id).limit(page.limit + 1)
-    return (await session.scalars(stmt)).all()
-
-
-def distance_sql(lat: float, lng: float) -> ColumnElement[float]:
-    """Haversine metres from (lat, lng) to the store, as SQL (mirrors ``kit.geo.haversine_m``)."""
-    dlat = func.radians(Store.lat - lat) / 2
-    dlng = func.radians(Store.lng - lng) / 2
-    a = func.power(func.sin(dlat), 2) + math.cos(math.radians(lat)) * func.cos(
-        func.radians(Store.lat)
-    ) * func.power(func.sin(dlng), 2)
-    expr: ColumnElement[float] = (
-        2 * EARTH_RADIUS_M * func.asin(func.least(literal(1.0), func.sqrt(a)))
-    )
-    return expr
-
-
-_FIRST_RADIUS_M = 1_000.0
-_MIN_WIDEN = 1.5
-_MAX_WIDEN = 16.0
-
-
-def _bounding_box(lat: float, lng: float, radius_m: float) -> ColumnElement[bool] | None:
-    """A lat/lng box containing every point within ``radius_m`` (None: the box is the world).
-
-    The box lets the (org_id, lat, lng) index do the work; the exact distance orders the rows.
-    """
-    angular = radius_m * 1.001 / EARTH_RADIUS_M + 1e-9  # a hair wider against rounding
-    if angular >= math.pi / 2:
-        return None
-    dlat = math.degrees(angular)
-    lat_cond = Store.lat.between(lat - dlat, lat + dlat)
-    if lat - dlat <= -90 or lat + dlat >= 90:
-        return lat_cond  # the circle contains a pole: every longitude
-    dlng = math.degrees(math.asin(min(1.0, math.sin(angular) / math.cos(math.radians(lat)))))
-    if lng - dlng < -180 or lng + dlng > 180:
-        return lat_cond  # crosses the antimeridian: keep it simple and correct
-    return and_(lat_cond, Store.lng.between(lng - dlng, lng + dlng))
-
-
-async def _list_near(
-    session: AsyncSession,
-    stmt: Select[Store],
-    near: tuple[float, float],
-    page: PageParams,
-) -> list[tuple[Store, float]]:
-    lat, lng = near
-    distance = distance_sql(lat, lng).label("distance_m")
-    query = stmt.add_columns(distance)
-    radius = _FIRST_RADIUS_M
-    if page.cursor:
-        raw_distance, id_text = decode_cursor(page.cursor, (float, str))
-        try:
-            after_distance = float(raw_distance)
-        except OverflowError as exc:  # a huge JSON integer
-            raise invalid_cursor() from exc
-        if not math.isfinite(after_distance) or after_distance < 0:
-            raise invalid_cursor()
-        after = tuple_(distance, Store.id) > tuple_(literal(after_distance), _cursor_uuid(id_text))
-        query = query.where(after)
-        radius = max(radius, after_distance * 1.5)
-    query = query.order_by(distance, Store.id).limit(page.limit + 1)
-    while True:
-        # Widen the box until it holds a full page whose farthest row is inside the circle the
-        # box encloses: then no store outside the box can be nearer than the page's last row.
-        box = _bounding_box(lat, lng, radius)
-        rows = [(s, float(d)) for s, d in (await session.execute(_with(query, box))).all()]
-        if box is None or (len(rows) > page.limit and rows[-1][1] <= radius):
-            return rows
-        radius = _next_radius(radius, len(rows), page.limit + 1, rows[-1][1] if rows else None)
-
-
-def _next_radius(radius: float, found: int, wanted: int, farthest: float | None) -> float:
-    if found >= wanted and farthest is not None:
-        # A full page, but its last row lies in a corner of the box: the circle through that
-        # row holds at least a page, so its box is certainly enough.
-        return max(farthest, radius * 1.01)
-    # Too few rows: guess the radius from the density seen so far (area grows with r^2).
-    factor = 1.25 * math.sqrt(wanted / max(found, 1))
-    return radius * min(_MAX_WIDEN, max(_MIN_WIDEN, factor))
-
-
-def _with(query: Select[Store, float], box: ColumnElement[bool] | None) -> Select[Store, float]:
-    return query if box is None else query.where(box)
+        stores, cursor = await repository.page_by_code(session, org_id, filters, page)
+        return [_read(settings, org, s, None) for s in stores], cursor
+    rows, cursor = await repository.page_nearest(session, org_id, filters, filters.near, page)
+    return [_read(settings, org, s, d) for s, d in rows], cursor
 
 
 # --- QR codes ---------------------------------------------------------------------------------
@@ -426,43 +266,13 @@ async def verify_qr(
     garbage, rotated, moved (other store) and other-org codes all raise ``InvalidQr``
     (422 ``invalid_qr``); no input raises anything else.
     """
-    token = scanned_token(qr_text)
+    token = door.scanned_token(qr_text)
     if token is None:
         raise InvalidQr()
     # One round trip for the store and its organization's keys.
-    row = (
-        await session.execute(
-            select(Store, Organization)
-            .join(Organization, Organization.id == Store.org_id)
-            .where(Store.org_id == org_id, Store.id == token.store_id)
-        )
-    ).first()
-    return verified_store(settings, token, *(row or (None, None)))
-
-
-def scanned_token(qr_text: str) -> qr.QrToken | None:
-    """The well-formed token in a scanned code (its MAC is not checked yet), else None."""
-    token_text = qr.extract_token(qr_text)
-    return qr.parse_token(token_text) if token_text else None
-
-
-def verified_store(
-    settings: Settings, token: qr.QrToken | None, store: Store | None, org: Organization | None
-) -> Store:
-    """``store`` if ``token`` is its current, genuine code; else ``InvalidQr`` saying why.
-
-    ``store`` and ``org`` are the token's store and its organization as found within the
-    caller's org (None when there is no such store there).
-    """
-    if token is None or store is None or org is None:
-        raise InvalidQr()
-    if token.key_version != org.signing_key_version % 65536:
-        raise InvalidQr("This code has been retired; print the store's current poster.")
-    if not qr.mac_is_valid(settings.secret, org.id, org.signing_secret, token):
-        raise InvalidQr()
-    if not qr.is_current(token, org, store):
-        raise InvalidQr("This code has been replaced; print the store's current poster.")
-    return store
+    store, org = await repository.with_org(session, org_id, token.store_id)
+    # The door check's own rule (backend.presence.rules), as a check-in applies it.
+    return door.verified_store(settings.secret, token, store, org)
 
 
 async def rotate_qr(session: AsyncSession, principal: Principal, store_id: uuid.UUID) -> Store:
@@ -472,12 +282,10 @@ async def rotate_qr(session: AsyncSession, principal: Principal, store_id: uuid.
     await session.flush()
     await events.record(
         session,
+        StoreQrRotated(qr_version=store.qr_version),
         org_id=store.org_id,
-        type="store.qr_rotated",
-        subject_type="store",
         subject_id=store.id,
         actor_id=principal.user_id,
-        payload={"qr_version": store.qr_version},
     )
     return store
 
@@ -522,12 +330,7 @@ async def posters_pdf(
     """
     font_path = fonts.cjk_font_path(settings)
     unique = list(dict.fromkeys(store_ids))
-    found = {
-        s.id: s
-        for s in await session.scalars(
-            select(Store).where(Store.org_id == org_id, Store.id.in_(unique))
-        )
-    }
+    found = await repository.by_ids(session, org_id, unique)
     missing = [i for i, sid in enumerate(store_ids) if sid not in found]
     if missing:
         raise StoresNotFound(missing)
@@ -582,14 +385,7 @@ async def import_stores(
             continue
         valid[code] = (row.number, outcome)
 
-    existing: dict[str, Store] = {}
-    codes = list(valid)
-    for start in range(0, len(codes), 5000):
-        chunk = codes[start : start + 5000]
-        for store in await session.scalars(
-            select(Store).where(Store.org_id == org_id, Store.code.in_(chunk))
-        ):
-            existing[store.code] = store
+    existing = await repository.by_codes(session, org_id, list(valid))
 
     new_rows: list[dict[str, Any]] = []
     updated: list[tuple[Store, list[str]]] = []
@@ -619,16 +415,7 @@ async def import_stores(
         updated.append((current, changed))
     await session.flush()
 
-    created_ids: list[tuple[uuid.UUID, str]] = []
-    for start in range(0, len(new_rows), 1000):
-        batch = new_rows[start : start + 1000]
-        stmt = (
-            pg_insert(Store)
-            .values(batch)
-            .on_conflict_do_nothing(index_elements=[Store.org_id, Store.code])
-            .returning(Store.id, Store.code)
-        )
-        created_ids.extend((i, c) for i, c in (await session.execute(stmt)).all())
+    created_ids = await repository.insert_new(session, new_rows)
     raced = {r["code"] for r in new_rows} - {c for _, c in created_ids}
     for code in sorted(raced, key=lambda c: valid[c][0]):
         errors.append(
@@ -637,37 +424,13 @@ async def import_stores(
             )
         )
 
-    event_rows = [
-        _event_row(org_id, "store.created", sid, principal.user_id, {"code": code, "via": "csv"})
-        for sid, code in created_ids
-    ] + [
-        _event_row(
-            org_id, "store.updated", s.id, principal.user_id, {"fields": sorted(f), "via": "csv"}
-        )
-        for s, f in updated
+    store_events: list[tuple[EventPayload, uuid.UUID]] = [
+        (StoreCreated(code=code, via="csv"), sid) for sid, code in created_ids
     ]
-    # One bulk insert into the events outbox (events.record flushes per row: too slow for 20k).
-    for start in range(0, len(event_rows), 2000):
-        await session.execute(pg_insert(Event).values(event_rows[start : start + 2000]))
+    store_events += [(StoreUpdated(fields=sorted(f), via="csv"), s.id) for s, f in updated]
+    # In bulk statements (events.record flushes per row: too slow for 20k).
+    await events.record_many(session, store_events, org_id=org_id, actor_id=principal.user_id)
     errors.sort(key=lambda e: (e.row, e.field))
     return ImportResult(
         created=len(created_ids), updated=len(updated), unchanged=unchanged, errors=errors
     )
-
-
-def _event_row(
-    org_id: uuid.UUID,
-    type: str,
-    subject_id: uuid.UUID,
-    actor_id: uuid.UUID,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "org_id": org_id,
-        "type": type,
-        "subject_type": "store",
-        "subject_id": subject_id,
-        "actor_id": actor_id,
-        "payload": payload,
-    }

@@ -43,19 +43,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+# The next-action types' names are the actions domain's, one set for every reader.
+from backend.actions.labels import ACTION_TYPE_LABELS as ACTION_TYPE_LABELS
+from backend.actions.labels import type_label
 from backend.kit.time import isoformat_z
 
 SUMMARY_VERSION: Final = 1
 
 PHOTO_KINDS: Final = ("storefront", "shelf", "conversation")
-
-ACTION_TYPE_LABELS: Final[dict[str, dict[str, str]]] = {
-    "send_sample": {"zh": "送样", "en": "Send sample"},
-    "quote": {"zh": "报价", "en": "Quote"},
-    "demo": {"zh": "演示", "en": "Demo"},
-    "follow_up_call": {"zh": "电话回访", "en": "Follow-up call"},
-    "other": {"zh": "其他", "en": "Other"},
-}
 
 TRUST_HIGH: Final = 80
 TRUST_MEDIUM: Final = 50
@@ -277,10 +272,9 @@ def _next_action(
     if action is None:
         return None
     due = _aware(action.due_at)
-    label = ACTION_TYPE_LABELS.get(action.type, {"zh": action.type, "en": action.type})
     return {
         "type": action.type,
-        "type_label": dict(label),
+        "type_label": type_label(action.type),
         "due_at": isoformat_z(due),
         "due_local": due.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         "note": action.note or None,

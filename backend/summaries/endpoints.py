@@ -1,5 +1,5 @@
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import Field
@@ -7,8 +7,10 @@ from pydantic import Field
 from backend.auth.dependencies import AnyUser, SettingsDep
 from backend.kit.deps import SessionDep, StorageDep
 from backend.kit.schemas import ResponseSchema, Schema, UtcDatetime
+from backend.kit.time import utc_now
 from backend.models import PhotoKind
 from backend.summaries import page, service
+from backend.summaries.schemas import SummaryRead
 
 router = APIRouter(prefix="/api/v1/visits", tags=["summaries"])
 pages = APIRouter(tags=["summaries"])
@@ -26,9 +28,7 @@ class ShareRead(ResponseSchema):
 
 
 @router.get("/{visit_id}/summary", operation_id="visits_summary")
-async def get_summary(
-    session: SessionDep, principal: AnyUser, visit_id: uuid.UUID
-) -> dict[str, Any]:
+async def get_summary(session: SessionDep, principal: AnyUser, visit_id: uuid.UUID) -> SummaryRead:
     return await service.summary_of(session, principal, visit_id)
 
 
@@ -63,7 +63,7 @@ async def share_visit(
     body: ShareRequest | None = None,
 ) -> ShareRead:
     ttl = body.ttl_hours if body is not None else None
-    link = await service.create_share_link(session, settings, principal, visit_id, ttl)
+    link = await service.create_share_link(session, settings, principal, visit_id, ttl, utc_now())
     return ShareRead(url=link.url, expires_at=link.expires_at)
 
 
@@ -80,7 +80,7 @@ _PAGE_HEADERS = {
 async def shared_summary_page(
     session: SessionDep, settings: SettingsDep, token: str, locale: Locale = "zh-CN"
 ) -> Response:
-    view = await service.shared_visit(session, settings, token)
+    view = await service.shared_visit(session, settings, token, utc_now())
     summary = view.visit.summary or {}
     photos = {kind: f"/s/{token}/photos/{kind}" for kind in summary.get("photos", {})}
     html = page.render_summary_page(summary, locale=locale, photo_urls=photos)
@@ -91,5 +91,5 @@ async def shared_summary_page(
 async def shared_photo(
     session: SessionDep, settings: SettingsDep, storage: StorageDep, token: str, kind: PhotoKind
 ) -> Response:
-    data = await service.shared_thumbnail(session, settings, storage, token, kind)
+    data = await service.shared_thumbnail(session, settings, storage, token, kind, utc_now())
     return Response(data, media_type="image/jpeg", headers=_PAGE_HEADERS)

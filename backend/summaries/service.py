@@ -6,19 +6,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.errors import AppError, NotFound
 from backend.events import service as events
+from backend.events.catalog import VisitShared
 from backend.kit.fonts import cjk_font_path
 from backend.kit.storage import Storage
-from backend.kit.time import utc_now
 from backend.models import PhotoKind
 from backend.orgs import service as org_service
 from backend.photos import service as photo_service
 from backend.summaries import png, share
+from backend.summaries.schemas import SummaryRead
 from backend.visits import service as visit_service
 from backend.visits.service import VisitView
 
@@ -43,6 +45,9 @@ class ShareLink:
     expires_at: datetime
 
 
+_SUMMARY_READ = TypeAdapter(SummaryRead)
+
+
 def _summary(view: VisitView) -> dict[str, Any]:
     if view.visit.summary is None:
         raise SummaryNotReady()
@@ -51,8 +56,10 @@ def _summary(view: VisitView) -> dict[str, Any]:
 
 async def summary_of(
     session: AsyncSession, principal: Principal, visit_id: uuid.UUID
-) -> dict[str, Any]:
-    return _summary(await visit_service.get_visit(session, principal, visit_id))
+) -> SummaryRead:
+    """The stored card of a submitted visit (409 before its submission)."""
+    view = await visit_service.get_visit(session, principal, visit_id)
+    return _SUMMARY_READ.validate_python(_summary(view))
 
 
 async def summary_png(
@@ -87,34 +94,36 @@ async def create_share_link(
     principal: Principal,
     visit_id: uuid.UUID,
     ttl_hours: int | None,
+    now: datetime,
 ) -> ShareLink:
+    """A link to the visit's summary that needs no login, valid from ``now`` for ``ttl_hours``
+    (the default when None)."""
     view = await visit_service.get_visit(session, principal, visit_id)
     _summary(view)
     org = await org_service.get_org(session, principal.org_id)
     ttl = timedelta(hours=ttl_hours) if ttl_hours is not None else None
-    expires_at = share.share_expiry(utc_now(), ttl)
+    expires_at = share.share_expiry(now, ttl)
     token = share.make_share_token(
         settings.secret, org.id, org.signing_secret, view.visit.id, expires_at
     )
     await events.record(
         session,
+        VisitShared(expires_at=expires_at),
         org_id=org.id,
-        type="visit.shared",
-        subject_type="visit",
         subject_id=view.visit.id,
         actor_id=principal.user_id,
-        payload={"expires_at": expires_at.isoformat()},
+        occurred_at=now,
     )
     return ShareLink(share.share_url(settings.public_base, token), expires_at)
 
 
-async def shared_visit(session: AsyncSession, settings: Settings, token: str) -> VisitView:
-    """The visit a share link names, if the link is genuine and unexpired."""
+async def shared_visit(
+    session: AsyncSession, settings: Settings, token: str, now: datetime
+) -> VisitView:
+    """The visit a share link names, if the link is genuine and unexpired at ``now``."""
     parsed = share.parse_share_token(token)
     org = await org_service.find_org(session, str(parsed.org_id)) if parsed else None
-    status = share.share_status(
-        settings.secret, org.signing_secret if org else None, parsed, utc_now()
-    )
+    status = share.share_status(settings.secret, org.signing_secret if org else None, parsed, now)
     if status is share.ShareStatus.EXPIRED:
         raise ShareExpired()
     if status is not share.ShareStatus.VALID or parsed is None:
@@ -125,9 +134,14 @@ async def shared_visit(session: AsyncSession, settings: Settings, token: str) ->
 
 
 async def shared_thumbnail(
-    session: AsyncSession, settings: Settings, storage: Storage, token: str, kind: PhotoKind
+    session: AsyncSession,
+    settings: Settings,
+    storage: Storage,
+    token: str,
+    kind: PhotoKind,
+    now: datetime,
 ) -> bytes:
-    view = await shared_visit(session, settings, token)
+    view = await shared_visit(session, settings, token, now)
     photo = view.photos.get(kind)
     if photo is None:
         raise NotFound("No such photo.")

@@ -5,16 +5,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
 from backend.events import service as events
-from backend.models import Team, TeamMember, User
+from backend.events.catalog import (
+    EventPayload,
+    TeamCreated,
+    TeamMemberRemoved,
+    TeamMembersAdded,
+    TeamUpdated,
+)
+from backend.models import Team
 from backend.models.user import Role
+from backend.teams import repository
 from backend.teams.schemas import TeamCreate, TeamUpdate
+from backend.users import service as user_service
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ async def create_team(session: AsyncSession, principal: Principal, data: TeamCre
     session.add(team)
     await session.flush()
     await _add_members(session, team, data.member_ids)
-    await _event(session, team, "team.created", principal, {"member_ids": data.member_ids})
+    await _event(session, team, TeamCreated(member_ids=data.member_ids), principal)
     return await _view(session, team)
 
 
@@ -51,9 +59,7 @@ async def update_team(
         await _require_supervisor(session, team.org_id, data.supervisor_id)
         team.supervisor_id = data.supervisor_id
     await session.flush()
-    await _event(
-        session, team, "team.updated", principal, {"fields": sorted(data.model_fields_set)}
-    )
+    await _event(session, team, TeamUpdated(fields=sorted(data.model_fields_set)), principal)
     return await _view(session, team)
 
 
@@ -63,7 +69,7 @@ async def add_members(
     team = await _get(session, principal.org_id, team_id)
     await _require_reps(session, team.org_id, user_ids, "/user_ids")
     await _add_members(session, team, user_ids)
-    await _event(session, team, "team.members_added", principal, {"user_ids": user_ids})
+    await _event(session, team, TeamMembersAdded(user_ids=user_ids), principal)
     return await _view(session, team)
 
 
@@ -71,73 +77,54 @@ async def remove_member(
     session: AsyncSession, principal: Principal, team_id: uuid.UUID, user_id: uuid.UUID
 ) -> TeamView:
     team = await _get(session, principal.org_id, team_id)
-    result = await session.execute(
-        delete(TeamMember)
-        .where(
-            TeamMember.org_id == team.org_id,
-            TeamMember.team_id == team.id,
-            TeamMember.user_id == user_id,
-        )
-        .returning(TeamMember.user_id)
-    )
-    if result.first() is None:
+    if not await repository.remove_member(session, team.org_id, team.id, user_id):
         raise NotFound("That user is not a member of this team.")
-    await _event(session, team, "team.member_removed", principal, {"user_id": user_id})
+    await _event(session, team, TeamMemberRemoved(user_id=user_id), principal)
     return await _view(session, team)
 
 
 async def get_team(session: AsyncSession, principal: Principal, team_id: uuid.UUID) -> TeamView:
-    team = await session.scalar(_visible_teams(principal).where(Team.id == team_id))
+    team = await repository.visible_by_id(session, principal, team_id)
     if team is None:
         raise NotFound("No such team.")
     return await _view(session, team)
 
 
 async def list_teams(session: AsyncSession, principal: Principal) -> list[TeamView]:
-    teams = (await session.scalars(_visible_teams(principal).order_by(Team.name))).all()
-    return await _views(session, teams)
+    return await _views(session, await repository.visible_by_name(session, principal))
 
 
 async def team_exists(session: AsyncSession, org_id: uuid.UUID, team_id: uuid.UUID) -> bool:
-    found = await session.scalar(select(Team.id).where(Team.org_id == org_id, Team.id == team_id))
-    return found is not None
+    return await repository.exists(session, org_id, team_id)
+
+
+async def team_ids_of(
+    session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """The teams the user is a member of or supervises, by name."""
+    return await repository.ids_of_member_or_supervisor(session, org_id, user_id)
 
 
 def supervised_rep_ids(org_id: uuid.UUID, supervisor_id: uuid.UUID) -> Select[uuid.UUID]:
-    """The reps in the teams a supervisor leads, as a subquery for other domains' filters."""
-    led = select(Team.id).where(Team.org_id == org_id, Team.supervisor_id == supervisor_id)
-    return select(TeamMember.user_id).where(
-        TeamMember.org_id == org_id, TeamMember.team_id.in_(led)
-    )
-
-
-def _visible_teams(principal: Principal) -> Select[Team]:
-    stmt = select(Team).where(Team.org_id == principal.org_id)
-    if principal.role == Role.admin:
-        return stmt
-    member_of = select(TeamMember.team_id).where(
-        TeamMember.org_id == principal.org_id, TeamMember.user_id == principal.user_id
-    )
-    return stmt.where(or_(Team.supervisor_id == principal.user_id, Team.id.in_(member_of)))
+    """The reps in the teams a supervisor leads, as a subquery for other domains' filters (the
+    ``supervised`` of ``kit.scoping.visible_to``)."""
+    return repository.supervised_rep_ids(org_id, supervisor_id)
 
 
 async def _get(session: AsyncSession, org_id: uuid.UUID, team_id: uuid.UUID) -> Team:
-    team = await session.scalar(select(Team).where(Team.org_id == org_id, Team.id == team_id))
+    team = await repository.by_id(session, org_id, team_id)
     if team is None:
         raise NotFound("No such team.")
     return team
 
 
 async def _require_unique_name(session: AsyncSession, org_id: uuid.UUID, name: str) -> None:
-    taken = await session.scalar(select(Team.id).where(Team.org_id == org_id, Team.name == name))
-    if taken is not None:
+    if await repository.name_taken(session, org_id, name):
         raise Conflict(f"A team named {name!r} already exists.", field="name")
 
 
 async def _require_supervisor(session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    role = await session.scalar(
-        select(User.role).where(User.org_id == org_id, User.id == user_id, User.is_active)
-    )
+    role = await user_service.active_role(session, org_id, user_id)
     if role not in (Role.supervisor, Role.admin):
         raise ValidationFailed(
             "The supervisor must be an active supervisor of this organization.",
@@ -150,13 +137,7 @@ async def _require_reps(
 ) -> None:
     if not user_ids:
         return
-    found = set(
-        await session.scalars(
-            select(User.id).where(
-                User.org_id == org_id, User.id.in_(user_ids), User.role == Role.rep
-            )
-        )
-    )
+    found = await user_service.rep_ids_among(session, org_id, user_ids)
     bad = [
         FieldError(f"{pointer}/{i}", "not a rep of this organization", "invalid_member")
         for i, user_id in enumerate(user_ids)
@@ -167,30 +148,15 @@ async def _require_reps(
 
 
 async def _add_members(session: AsyncSession, team: Team, user_ids: list[uuid.UUID]) -> None:
-    if not user_ids:
-        return
-    rows = [{"org_id": team.org_id, "team_id": team.id, "user_id": u} for u in set(user_ids)]
-    await session.execute(insert(TeamMember).values(rows).on_conflict_do_nothing())
+    await repository.add_members(session, team.org_id, team.id, user_ids)
 
 
 async def _event(
-    session: AsyncSession, team: Team, type: str, principal: Principal, payload: dict[str, object]
+    session: AsyncSession, team: Team, payload: EventPayload, principal: Principal
 ) -> None:
     await events.record(
-        session,
-        org_id=team.org_id,
-        type=type,
-        subject_type="team",
-        subject_id=team.id,
-        actor_id=principal.user_id,
-        payload={k: _jsonable(v) for k, v in payload.items()},
+        session, payload, org_id=team.org_id, subject_id=team.id, actor_id=principal.user_id
     )
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 async def _view(session: AsyncSession, team: Team) -> TeamView:
@@ -198,15 +164,9 @@ async def _view(session: AsyncSession, team: Team) -> TeamView:
 
 
 async def _views(session: AsyncSession, teams: Sequence[Team]) -> list[TeamView]:
-    members: dict[uuid.UUID, list[uuid.UUID]] = {t.id: [] for t in teams}
-    if teams:
-        rows = await session.execute(
-            select(TeamMember.team_id, TeamMember.user_id)
-            .where(TeamMember.org_id == teams[0].org_id, TeamMember.team_id.in_(members))
-            .order_by(TeamMember.added_at, TeamMember.user_id)
-        )
-        for team_id, user_id in rows:
-            members[team_id].append(user_id)
+    if not teams:
+        return []
+    members = await repository.member_ids(session, teams[0].org_id, [t.id for t in teams])
     return [
         TeamView(t.id, t.org_id, t.name, t.supervisor_id, members[t.id], t.created_at)
         for t in teams

@@ -26,10 +26,11 @@ async def store_timeline(
     store_id: uuid.UUID,
     days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> StoreTimeline:
-    timeline = await service.store_timeline(session, settings, principal, store_id, days)
+    now = utc_now()
+    timeline = await service.store_timeline(session, settings, principal, store_id, days, now)
     return StoreTimeline(
         store=timeline.store,
         since=timeline.since,
-        visits=[visit_read(v) for v in timeline.visits],
-        server_time=utc_now(),
+        visits=[visit_read(v, now) for v in timeline.visits],
+        server_time=now,
     )

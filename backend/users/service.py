@@ -1,10 +1,9 @@
 """Users of an organization: creation, listing, updates; usernames are unique system-wide."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import service as auth_service
@@ -12,9 +11,11 @@ from backend.auth.passwords import hash_password
 from backend.auth.principal import Principal
 from backend.errors import NotFound
 from backend.events import service as events
-from backend.kit.pagination import PageParams, decode_cursor, encode_cursor
-from backend.models import LoginName, Team, TeamMember, User
+from backend.events.catalog import UserCreated, UserUpdated
+from backend.kit.pagination import PageParams
+from backend.models import LoginName, User
 from backend.models.user import Role
+from backend.users import repository
 from backend.users.exceptions import UsernameTaken
 from backend.users.schemas import UserCreate, UserUpdate
 
@@ -23,7 +24,7 @@ async def create_user(
     session: AsyncSession, org_id: uuid.UUID, data: UserCreate, actor_id: uuid.UUID | None
 ) -> User:
     username = auth_service.normalize_username(data.username)
-    if await session.get(LoginName, username) is not None:
+    if await repository.username_taken(session, username):
         raise UsernameTaken(username)
     user = User(
         id=uuid.uuid4(),
@@ -41,18 +42,16 @@ async def create_user(
     await session.flush()
     await events.record(
         session,
+        UserCreated(username=username, role=data.role),
         org_id=org_id,
-        type="user.created",
-        subject_type="user",
         subject_id=user.id,
         actor_id=actor_id,
-        payload={"username": username, "role": data.role.value},
     )
     return user
 
 
 async def get_user(session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    user = await session.scalar(select(User).where(User.org_id == org_id, User.id == user_id))
+    user = await repository.by_id(session, org_id, user_id)
     if user is None:
         raise NotFound("No such user.")
     return user
@@ -61,16 +60,27 @@ async def get_user(session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID)
 async def list_users(
     session: AsyncSession, org_id: uuid.UUID, page: PageParams, role: Role | None = None
 ) -> tuple[Sequence[User], str | None]:
-    stmt = select(User).where(User.org_id == org_id)
-    if role is not None:
-        stmt = stmt.where(User.role == role)
-    if page.cursor:
-        (after,) = decode_cursor(page.cursor, (str,))
-        stmt = stmt.where(User.username > after)
-    users = (await session.scalars(stmt.order_by(User.username).limit(page.limit + 1))).all()
-    more = len(users) > page.limit
-    users = users[: page.limit]
-    return users, encode_cursor([users[-1].username]) if more else None
+    """The org's users by username, with a username cursor."""
+    return await repository.page_by_username(session, org_id, page, role)
+
+
+async def active_ids_with_role(
+    session: AsyncSession, org_id: uuid.UUID, role: Role
+) -> set[uuid.UUID]:
+    """The ids of the org's active users with ``role`` (e.g. whom to tell when no one else)."""
+    return await repository.ids_with_role(session, org_id, role, active_only=True)
+
+
+async def active_role(session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
+    """The role of an active user of the org; None for anyone else."""
+    return await repository.active_role(session, org_id, user_id)
+
+
+async def rep_ids_among(
+    session: AsyncSession, org_id: uuid.UUID, user_ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``user_ids`` are reps of the org."""
+    return await repository.ids_with_role(session, org_id, Role.rep, among=user_ids)
 
 
 async def update_user(
@@ -92,18 +102,16 @@ async def update_user(
         # Every access token issued before now stops working on its next request.
         user.access_epoch += 1
     if data.password is not None or data.is_active is False:
-        await auth_service.revoke_user_tokens(session, user.org_id, user.id)
+        await auth_service.revoke_user_tokens(session, user.org_id, user.id, now)
     await session.flush()
     if data.is_active is False:
         await _close_open_visit(session, user, principal.user_id, now)
     await events.record(
         session,
+        UserUpdated(fields=sorted(data.model_fields_set)),
         org_id=user.org_id,
-        type="user.updated",
-        subject_type="user",
         subject_id=user.id,
         actor_id=principal.user_id,
-        payload={"fields": sorted(data.model_fields_set)},
     )
     return user
 
@@ -134,20 +142,15 @@ async def _close_open_visit(
 async def users_by_id(
     session: AsyncSession, org_id: uuid.UUID, user_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, User]:
-    users = await session.scalars(select(User).where(User.org_id == org_id, User.id.in_(user_ids)))
-    return {user.id: user for user in users}
+    return await repository.by_ids(session, org_id, user_ids)
 
 
 async def team_ids_of(
     session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID
 ) -> list[uuid.UUID]:
-    """Teams the user belongs to or supervises."""
-    member_of = select(TeamMember.team_id).where(
-        TeamMember.org_id == org_id, TeamMember.user_id == user_id
-    )
-    rows = await session.scalars(
-        select(Team.id)
-        .where(Team.org_id == org_id, or_(Team.supervisor_id == user_id, Team.id.in_(member_of)))
-        .order_by(Team.name)
-    )
-    return list(rows)
+    """Teams the user belongs to or supervises (the teams domain knows)."""
+    # Imported here: teams check their members through this module, so users cannot import
+    # teams at load time.
+    from backend.teams import service as team_service
+
+    return await team_service.team_ids_of(session, org_id, user_id)

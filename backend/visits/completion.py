@@ -1,6 +1,8 @@
 """Completing a visit: the form answers, the next action, and the submission with its card."""
 
 import uuid
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +13,9 @@ from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.errors import Conflict
 from backend.events import service as events
+from backend.events.catalog import VisitAnswersSaved, VisitResubmitted, VisitSubmitted
 from backend.forms import service as form_service
 from backend.forms.definitions import FormVersion
-from backend.kit.time import utc_now
 from backend.models import NextAction, PhotoKind, Visit, VisitStatus
 from backend.summaries import card
 from backend.visits import rules
@@ -23,7 +25,7 @@ from backend.visits.service import EDITABLE, VisitView
 
 
 async def put_answers(
-    session: AsyncSession, principal: Principal, visit_id: uuid.UUID, answers: object
+    session: AsyncSession, principal: Principal, visit_id: uuid.UUID, answers: object, now: datetime
 ) -> VisitView:
     """Replace the visit's answers, validated against the form version the visit pinned.
 
@@ -39,9 +41,16 @@ async def put_answers(
     if visit.answers is not None and visit.answers == validated:
         return await visit_service.get_visit(session, principal, visit.id)
     visit.answers = validated
-    visit.answers_updated_at = utc_now()
+    visit.answers_updated_at = now
     await session.flush()
-    await _event(session, principal, visit, "visit.answers_saved", {"version": form.version})
+    await events.record(
+        session,
+        VisitAnswersSaved(version=form.version),
+        org_id=visit.org_id,
+        subject_id=visit.id,
+        actor_id=principal.user_id,
+        occurred_at=now,
+    )
     return await visit_service.get_visit(session, principal, visit.id)
 
 
@@ -51,6 +60,7 @@ async def put_next_action(
     principal: Principal,
     visit_id: uuid.UUID,
     data: NextActionInput,
+    now: datetime,
 ) -> tuple[NextActionRead, bool]:
     """Set the visit's next action; returns its read (with its store) and whether it changed."""
     visit = await _editable_visit(session, principal, visit_id)
@@ -62,13 +72,17 @@ async def put_next_action(
         checked_in_at=visit.checked_in_at,
     )
     action, changed = await action_service.set_for_visit(
-        session, settings, principal.user_id, ref, data
+        session, settings, principal.user_id, ref, data, now
     )
-    return await action_service.read(session, action), changed
+    return await action_service.read(session, action, now), changed
 
 
 async def submit(
-    session: AsyncSession, settings: Settings, principal: Principal, visit_id: uuid.UUID
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    visit_id: uuid.UUID,
+    now: datetime,
 ) -> VisitView:
     """Submit for review: everything missing is listed at once; the summary card is built."""
     visit = await visit_service.lock_visit_for_rep(session, principal, visit_id)
@@ -80,7 +94,6 @@ async def submit(
     missing = missing_for_submit(view)
     if missing:
         raise VisitIncomplete(missing)
-    now = utc_now()
     # The first submission is when the rep left the store; rework does not move it.
     visit.checked_out_at = visit.checked_out_at or now
     _apply_short_visit_flag(visit)
@@ -90,23 +103,43 @@ async def submit(
     # The view loaded for the check above holds this same visit object: no need to reload it.
     visit.summary = card.build_summary(await summary_input(session, settings, view))
     await session.flush()
-    await _event(
+    submitted = VisitSubmitted if visit.submit_count == 1 else VisitResubmitted
+    await events.record(
         session,
-        principal,
-        visit,
-        "visit.submitted" if visit.submit_count == 1 else "visit.resubmitted",
-        {"trust_score": visit.trust_score, "submit_count": visit.submit_count},
+        submitted(trust_score=visit.trust_score, submit_count=visit.submit_count),
+        org_id=visit.org_id,
+        subject_id=visit.id,
+        actor_id=principal.user_id,
+        occurred_at=now,
     )
     return view
 
 
 def missing_for_submit(view: VisitView) -> list[str]:
-    missing = [f"photo:{kind.value}" for kind in PhotoKind if kind not in view.photos]
-    if view.form is not None and view.visit.answers is None:
+    return submit_needs(
+        view.photos,
+        answers_due=view.form is not None and view.visit.answers is None,
+        has_next_action=view.next_action is not None,
+    )
+
+
+def submit_needs(
+    photos: Collection[PhotoKind], *, answers_due: bool, has_next_action: bool
+) -> list[str]:
+    """What submit still needs (``missing``, in the order the rep reads it): each photo kind,
+    the form's answers when the visit has a form, the next action."""
+    missing = [f"photo:{kind.value}" for kind in PhotoKind if kind not in photos]
+    if answers_due:
         missing.append("answers")
-    if view.next_action is None:
+    if not has_next_action:
         missing.append("next_action")
     return missing
+
+
+def submit_requires() -> list[str]:
+    """Everything submit can ask for: what a visit with a form misses before anything is done.
+    Published by ``GET /api/v1/config`` so the PWA lists the same things from the same rule."""
+    return submit_needs((), answers_due=True, has_next_action=False)
 
 
 def _apply_short_visit_flag(visit: Visit) -> None:
@@ -197,21 +230,3 @@ def _next_action(action: NextAction | None) -> card.SummaryNextAction | None:
     if action is None:
         return None
     return card.SummaryNextAction(action.type, action.due_at, action.note)
-
-
-async def _event(
-    session: AsyncSession,
-    principal: Principal,
-    visit: Visit,
-    type: str,
-    payload: dict[str, object],
-) -> None:
-    await events.record(
-        session,
-        org_id=visit.org_id,
-        type=type,
-        subject_type="visit",
-        subject_id=visit.id,
-        actor_id=principal.user_id,
-        payload=payload,
-    )

@@ -9,6 +9,7 @@ from backend.db import session_scope
 from backend.kit.deps import SessionDep, SessionMakerDep, SqlConnectionDep, StorageDep
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.schemas import UtcDatetime
+from backend.kit.time import utc_now
 from backend.models.photo import PhotoKind
 from backend.models.visit import VisitStatus
 from backend.photos.processing import read_limited
@@ -45,12 +46,13 @@ async def check_in(
     body: CheckInRequest,
     response: Response,
 ) -> VisitRead:
-    outcome = await check_in_service.check_in(connection, settings, principal, body)
+    now = utc_now()  # the check-in's server_received_at
+    outcome = await check_in_service.check_in(connection, settings, principal, body, now)
     if isinstance(outcome, check_in_service.Replay):
         response.status_code = status.HTTP_200_OK
         async with session_scope(sessions) as session:
-            return visit_read(await service.get_visit(session, principal, outcome.visit_id))
-    return visit_read(outcome)
+            return visit_read(await service.get_visit(session, principal, outcome.visit_id), now)
+    return visit_read(outcome, now)
 
 
 @router.get("", operation_id="visits_list", response_model=Page[VisitRead])
@@ -69,19 +71,21 @@ async def list_visits(
         status=status_, rep_id=rep_id, store_id=store_id, from_=from_, to=to, flagged=flagged
     )
     views, cursor = await service.list_visits(session, principal, filters, page)
-    return Page(items=[visit_read(v) for v in views], next_cursor=cursor)
+    now = utc_now()
+    return Page(items=[visit_read(v, now) for v in views], next_cursor=cursor)
 
 
 @router.get("/{visit_id}", operation_id="visits_get", response_model=VisitRead)
 async def get_visit(session: SessionDep, principal: AnyUser, visit_id: uuid.UUID) -> VisitRead:
-    return visit_read(await service.get_visit(session, principal, visit_id))
+    return visit_read(await service.get_visit(session, principal, visit_id), utc_now())
 
 
 @router.post("/{visit_id}/abandon", operation_id="visits_abandon", response_model=VisitRead)
 async def abandon(
     session: SessionDep, principal: AnyUser, visit_id: uuid.UUID, body: AbandonRequest
 ) -> VisitRead:
-    return visit_read(await service.abandon(session, principal, visit_id, body.reason))
+    now = utc_now()
+    return visit_read(await service.abandon(session, principal, visit_id, body.reason, now), now)
 
 
 @router.put(
@@ -103,7 +107,7 @@ async def put_photo(
 ) -> PhotoRead:
     data = await read_limited(file)
     photo, changed = await photos.put_photo(
-        session, settings, storage, principal, visit_id, kind, data
+        session, settings, storage, principal, visit_id, kind, data, utc_now()
     )
     response.status_code = status.HTTP_201_CREATED if changed else status.HTTP_200_OK
     return photo_read(photo)
@@ -168,7 +172,9 @@ async def get_photo_thumb(
 async def put_answers(
     session: SessionDep, principal: AnyUser, visit_id: uuid.UUID, body: AnswersRequest
 ) -> VisitRead:
-    return visit_read(await completion.put_answers(session, principal, visit_id, body.answers))
+    now = utc_now()
+    view = await completion.put_answers(session, principal, visit_id, body.answers, now)
+    return visit_read(view, now)
 
 
 @router.put(
@@ -185,7 +191,9 @@ async def put_next_action(
     body: NextActionInput,
     response: Response,
 ) -> NextActionRead:
-    action, changed = await completion.put_next_action(session, settings, principal, visit_id, body)
+    action, changed = await completion.put_next_action(
+        session, settings, principal, visit_id, body, utc_now()
+    )
     response.status_code = status.HTTP_201_CREATED if changed else status.HTTP_200_OK
     return action
 
@@ -194,21 +202,24 @@ async def put_next_action(
 async def submit(
     session: SessionDep, settings: SettingsDep, principal: AnyUser, visit_id: uuid.UUID
 ) -> VisitRead:
-    return visit_read(await completion.submit(session, settings, principal, visit_id))
+    now = utc_now()
+    return visit_read(await completion.submit(session, settings, principal, visit_id, now), now)
 
 
 @router.post("/{visit_id}/approve", operation_id="visits_approve", response_model=VisitRead)
 async def approve(
     session: SessionDep, principal: AnyUser, visit_id: uuid.UUID, body: ApproveRequest
 ) -> VisitRead:
-    return visit_read(await reviews.approve(session, principal, visit_id, body.comment))
+    now = utc_now()
+    return visit_read(await reviews.approve(session, principal, visit_id, body.comment, now), now)
 
 
 @router.post("/{visit_id}/reject", operation_id="visits_reject", response_model=VisitRead)
 async def reject(
     session: SessionDep, principal: AnyUser, visit_id: uuid.UUID, body: RejectRequest
 ) -> VisitRead:
-    return visit_read(await reviews.reject(session, principal, visit_id, body.reason))
+    now = utc_now()
+    return visit_read(await reviews.reject(session, principal, visit_id, body.reason, now), now)
 
 
 queue_router = APIRouter(prefix="/api/v1/review-queue", tags=["visits"])
@@ -225,4 +236,5 @@ async def review_queue(
     views, cursor = await reviews.review_queue(
         session, principal, page, flagged=flagged, rep_id=rep_id
     )
-    return Page(items=[visit_read(v) for v in views], next_cursor=cursor)
+    now = utc_now()
+    return Page(items=[visit_read(v, now) for v in views], next_cursor=cursor)

@@ -2,21 +2,8 @@ import uuid
 from dataclasses import dataclass
 
 from backend.errors import AppError, Conflict
-from backend.visits.rules import Geofence
 
-
-class OutsideGeofence(AppError):
-    status, code = 422, "outside_geofence"
-
-    def __init__(self, fence: Geofence) -> None:
-        super().__init__(
-            f"You are {fence.distance_m:.0f} m from the store; check in within "
-            f"{fence.radius_m} m of its door.",
-            distance_m=round(fence.distance_m, 1),
-            radius_m=fence.radius_m,
-            accuracy_m=round(fence.accuracy_m, 1),
-            effective_distance_m=round(fence.effective_m, 1),
-        )
+# The door check's refusals (``invalid_qr``, ``outside_geofence``) are backend.presence's.
 
 
 @dataclass(frozen=True)

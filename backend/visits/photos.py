@@ -2,7 +2,7 @@
 flag), and serving the files to those allowed to see the visit."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.errors import NotFound
 from backend.events import service as events
+from backend.events.catalog import VisitPhotoAdded, VisitPhotoReplaced
 from backend.kit.fonts import cjk_font_path
 from backend.kit.storage import Storage
 from backend.models import Photo, PhotoKind, Store, User, Visit
@@ -31,8 +32,9 @@ async def put_photo(
     visit_id: uuid.UUID,
     kind: PhotoKind,
     data: bytes,
+    now: datetime,
 ) -> tuple[Photo, bool]:
-    """Add or replace one of the visit's three photos. Returns (photo, changed).
+    """Add or replace one of the visit's three photos at ``now``. Returns (photo, changed).
 
     The visit row is locked for the duration, so replays of the same upload queue up and find
     the photo already stored (same bytes: nothing is processed twice).
@@ -55,6 +57,7 @@ async def put_photo(
             phash=phash,
             original_sha256=digest,
             exclude_visit_id=visit.id,
+            now=now,
         )
         replace_flags(visit, lambda flag: flag.get("kind") == kind.value, _flags(kind, duplicates))
         await session.flush()
@@ -74,19 +77,20 @@ async def put_photo(
         kind=kind,
         processed=processed,
         flags=_flags(kind, duplicates),
+        now=now,
     )
+    stored = VisitPhotoAdded if existing is None else VisitPhotoReplaced
     await events.record(
         session,
+        stored(
+            kind=kind,
+            sha256=processed.sha256,
+            duplicate_of=[d.photo_id for d in duplicates[:5]],
+        ),
         org_id=visit.org_id,
-        type="visit.photo_added" if existing is None else "visit.photo_replaced",
-        subject_type="visit",
         subject_id=visit.id,
         actor_id=principal.user_id,
-        payload={
-            "kind": kind.value,
-            "sha256": processed.sha256,
-            "duplicate_of": [str(d.photo_id) for d in duplicates[:5]],
-        },
+        occurred_at=now,
         flush=False,  # written with the commit
     )
     return photo, True

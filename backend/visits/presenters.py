@@ -1,10 +1,10 @@
 """Turn a visit and what hangs off it into the API shape (server_time included)."""
 
 import uuid
+from datetime import datetime
 
 from backend.actions.service import action_read, store_ref
 from backend.forms.definitions import FormVersion
-from backend.kit.time import utc_now
 from backend.models import Photo
 from backend.visits.schemas import (
     CheckIn,
@@ -35,7 +35,8 @@ def photo_read(photo: Photo) -> PhotoRead:
     )
 
 
-def visit_read(view: VisitView) -> VisitRead:
+def visit_read(view: VisitView, now: datetime) -> VisitRead:
+    """The API shape of ``view`` at ``now`` (its ``server_time``, and its next action's)."""
     visit = view.visit
     return VisitRead(
         id=visit.id,
@@ -63,13 +64,13 @@ def visit_read(view: VisitView) -> VisitRead:
         form=_form(view),
         answers=visit.answers,
         next_action=(
-            action_read(view.next_action, store_ref(view.store)) if view.next_action else None
+            action_read(view.next_action, store_ref(view.store), now) if view.next_action else None
         ),
         submitted_at=visit.submitted_at,
         submit_count=visit.submit_count,
         reviews=[ReviewRead.model_validate(r) for r in view.reviews],
         summary=visit.summary,
-        server_time=utc_now(),
+        server_time=now,
     )
 
 

@@ -1,39 +1,44 @@
 """Supervisor reviews: approve, reject into rework, and the queue of visits waiting for one."""
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import Forbidden
 from backend.events import service as events
-from backend.kit.pagination import PageParams, decode_time_cursor, encode_time_cursor
-from backend.kit.time import utc_now
+from backend.events.catalog import VisitApproved, VisitRejected
+from backend.kit.pagination import PageParams
 from backend.models import ReviewDecision, Visit, VisitReview, VisitStatus
 from backend.models.user import Role
 from backend.notifications import service as notifications
+from backend.visits import repository
 from backend.visits import service as visit_service
 from backend.visits.exceptions import VisitNotSubmitted
 from backend.visits.service import VisitView
 
 
 async def approve(
-    session: AsyncSession, principal: Principal, visit_id: uuid.UUID, comment: str | None
+    session: AsyncSession,
+    principal: Principal,
+    visit_id: uuid.UUID,
+    comment: str | None,
+    now: datetime,
 ) -> VisitView:
     visit = await _submitted_visit_for_review(session, principal, visit_id)
     visit.status = VisitStatus.approved
-    await _record(session, principal, visit, ReviewDecision.approved, comment)
+    await _record(session, principal, visit, ReviewDecision.approved, comment, now)
     return await visit_service.get_visit(session, principal, visit.id)
 
 
 async def reject(
-    session: AsyncSession, principal: Principal, visit_id: uuid.UUID, reason: str
+    session: AsyncSession, principal: Principal, visit_id: uuid.UUID, reason: str, now: datetime
 ) -> VisitView:
     """Send the visit back to the rep as rework: answers, photos and next action reopen."""
     visit = await _submitted_visit_for_review(session, principal, visit_id)
     visit.status = VisitStatus.rejected
-    await _record(session, principal, visit, ReviewDecision.rejected, reason)
+    await _record(session, principal, visit, ReviewDecision.rejected, reason, now)
     view = await visit_service.get_visit(session, principal, visit.id)
     await notifications.notify(
         session,
@@ -44,6 +49,7 @@ async def reject(
         body={"zh": f"退回原因：{reason}", "en": f"Reason: {reason}"},
         subject_type="visit",
         subject_id=visit.id,
+        now=now,
     )
     return view
 
@@ -65,6 +71,7 @@ async def _record(
     visit: Visit,
     decision: ReviewDecision,
     comment: str | None,
+    now: datetime,
 ) -> None:
     session.add(
         VisitReview(
@@ -73,18 +80,18 @@ async def _record(
             reviewer_id=principal.user_id,
             decision=decision,
             comment=comment,
-            at=utc_now(),
+            at=now,
         )
     )
     await session.flush()
+    reviewed = VisitApproved if decision == ReviewDecision.approved else VisitRejected
     await events.record(
         session,
+        reviewed(comment=comment, rep_id=visit.rep_id),
         org_id=visit.org_id,
-        type=f"visit.{decision.value}",
-        subject_type="visit",
         subject_id=visit.id,
         actor_id=principal.user_id,
-        payload={"comment": comment, "rep_id": str(visit.rep_id)},
+        occurred_at=now,
     )
 
 
@@ -99,27 +106,7 @@ async def review_queue(
     """Submitted visits of the caller's teams (an admin: the org's), oldest submission first."""
     if principal.role == Role.rep:
         raise Forbidden("The review queue is for supervisors and admins.")
-    stmt = visit_service.visible_visits(principal).where(Visit.status == VisitStatus.submitted)
-    if rep_id is not None:
-        stmt = stmt.where(Visit.rep_id == rep_id)
-    if flagged is not None:
-        stmt = stmt.where(Visit.trust_score < 100 if flagged else Visit.trust_score == 100)
-    if page.cursor:
-        after_at, after_id = decode_time_cursor(page.cursor)
-        # The plain range condition lets the index seek to the cursor instead of filtering
-        # every row before it; the OR settles ties on the same instant.
-        stmt = stmt.where(
-            Visit.submitted_at >= after_at,
-            or_(
-                Visit.submitted_at > after_at,
-                and_(Visit.submitted_at == after_at, Visit.id > after_id),
-            ),
-        )
-    rows = (
-        await session.scalars(stmt.order_by(Visit.submitted_at, Visit.id).limit(page.limit + 1))
-    ).all()
-    visits = rows[: page.limit]
-    cursor = None
-    if len(rows) > page.limit and visits[-1].submitted_at is not None:
-        cursor = encode_time_cursor(visits[-1].submitted_at, visits[-1].id)
+    visits, cursor = await repository.page_submitted(
+        session, principal, page, flagged=flagged, rep_id=rep_id
+    )
     return await visit_service.views(session, visits), cursor

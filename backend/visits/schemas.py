@@ -8,12 +8,16 @@ from backend.actions.schemas import NextActionRead
 from backend.kit.schemas import (
     CleanStr,
     Latitude,
+    LocalizedText,
     Longitude,
     ResponseSchema,
     Schema,
     UtcDatetime,
 )
+from backend.models import PhotoKind
 from backend.models.visit import VisitStatus
+from backend.presence.flags import FlagCode
+from backend.summaries.schemas import SummaryRead
 
 AccuracyM = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
 QrText = Annotated[
@@ -71,10 +75,19 @@ class CheckIn(ResponseSchema):
 
 
 class FlagRead(ResponseSchema):
-    code: str
+    """A trust flag: what was noticed, in both languages, and what it took off the score."""
+
+    code: FlagCode
     weight: int
-    detail: dict[str, str]
-    kind: str | None = None  # for photo flags: which photo
+    detail: LocalizedText
+    kind: PhotoKind | None = None  # for photo flags: which photo
+
+
+class PhotoFlagRead(FlagRead):
+    """A photo's trust flag: it duplicates a photo of another visit."""
+
+    kind: PhotoKind
+    other_visit_id: uuid.UUID
 
 
 class Trust(ResponseSchema):
@@ -90,7 +103,7 @@ class PhotoRead(ResponseSchema):
     bytes: int
     url: str
     thumb_url: str
-    flags: list[dict[str, Any]]
+    flags: list[PhotoFlagRead]
     captured_at: UtcDatetime | None
     taken_at: UtcDatetime
 
@@ -143,7 +156,7 @@ class VisitRead(ResponseSchema):
     submitted_at: UtcDatetime | None = None
     submit_count: int = 0
     reviews: list[ReviewRead] = Field(default_factory=list)
-    summary: dict[str, Any] | None = None
+    summary: SummaryRead | None = None
     server_time: UtcDatetime
 
 

@@ -1,8 +1,10 @@
 // Reference data kept in IndexedDB so the app works offline: who I am, the stores near me (for
-// the distance shown at check-in) and the customer types with their visit forms (so a visit
-// checked in offline can be filled in before the server has pinned its form).
+// the distance shown at check-in), the customer types with their visit forms (so a visit
+// checked in offline can be filled in before the server has pinned its form) and the server's
+// policy (policy.js: horizon, action types, photo kinds, what submit needs).
 import { api } from './api.js';
 import { kvGet, kvSet } from './db.js';
+import { refreshPolicy } from './policy.js';
 
 export const me = () => kvGet('me');
 
@@ -17,6 +19,7 @@ export async function refreshReference(position = null) {
   const [types, stores] = await Promise.all([
     api('GET', '/api/v1/customer-types'),
     api('GET', `/api/v1/stores?limit=200${near}`),
+    refreshPolicy(),
   ]);
   await kvSet('customer_types', types);
   const known = (await kvGet('stores', {})) || {};

@@ -27,7 +27,8 @@ export function openDb() {
 }
 
 /** Run fn(stores) in one transaction; resolves with fn's result once the transaction commits,
- * rejects (QuotaExceededError included) if it aborts. */
+ * rejects (QuotaExceededError included) if it aborts. One logical change, one call: fn may await
+ * the transaction's own requests, nothing else (any other wait lets the transaction commit). */
 export async function transact(names, mode, fn) {
   const db = await openDb();
   return new Promise((resolve, reject) => {
@@ -37,7 +38,12 @@ export async function transact(names, mode, fn) {
     tx.oncomplete = () => resolve(result);
     tx.onabort = () => reject(tx.error || new Error('transaction aborted'));
     tx.onerror = () => {};
-    Promise.resolve(fn(stores)).then((value) => { result = value; }, (error) => { tx.abort(); reject(error); });
+    // fn runs now (a throw included), so its requests are made while the transaction is active;
+    // its failure aborts the whole transaction: nothing of the change is kept.
+    new Promise((run) => run(fn(stores))).then((value) => { result = value; }, (error) => {
+      try { tx.abort(); } catch { /* already finished */ }
+      reject(error);
+    });
   });
 }
 

@@ -6,6 +6,7 @@ import { session, rememberUser, signOut } from './auth.js';
 import * as outbox from './outbox.js';
 import { api } from './api.js';
 import { refreshMe, refreshReference, me as cachedMe } from './cache.js';
+import { loadPolicy, refreshPolicy } from './policy.js';
 import './visits.js'; // registers the outbox acknowledgement handler
 
 const screens = {
@@ -266,6 +267,10 @@ async function start() {
   addEventListener('doorstep:signed-out', () => {
     banner('signed-out', t('signed_out_keep'), { error: true, action: h('a', { class: 'button', href: '/login', 'data-link': '' }, t('sign_in')) });
   });
+  // The server's rules as last heard (policy.js), so every screen draws from them, offline too;
+  // a phone that has never heard them asks before its first screen.
+  const known = await loadPolicy().catch(() => null);
+  if (!known && session() && navigator.onLine) await refreshPolicy().catch(() => null);
   addEventListener('doorstep:signed-in', async () => {
     removeBanner('signed-out');
     await syncReference();

@@ -1,38 +1,38 @@
-// The outbox (DESIGN §7): every write is stored here first, then replayed to the server.
+// The outbox (DESIGN §7): every write is stored here first, then replayed to the server. The
+// replay rules themselves (order, backoff, refusals, client-side bugs) are in replay.js, with no
+// I/O, so they are tested without a browser; this module gives them IndexedDB and the network.
 //
-// - Order: items replay oldest first (by seq) within each visit; a visit whose head item fails is
-//   skipped for the rest of the round, so its later items never overtake it ("back to the front").
-//   Other visits go on.
 // - When: on app start, on the `online` event, every REPLAY_EVERY_MS, and on "retry now".
-// - Transient failures (no network, timeouts, 408/429/5xx) retry with exponential backoff.
 // - Final refusals (a 4xx such as invalid_qr, outside_geofence, invalid_form, visit_incomplete,
-//   action_due_out_of_range, conflict) are NOT dropped: the item stays as "needs attention" with
-//   the server's problem, blocks the rest of its visit, and is shown to the rep, who fixes the
-//   cause (a new photo or answer replaces it), retries it, or discards it explicitly.
+//   action_due_out_of_range, conflict) and client-side bugs are NOT dropped: the item stays as
+//   "needs attention" with the error, blocks the rest of its visit, and is shown to the rep, who
+//   fixes the cause (a new photo or answer replaces it), retries it, or discards it explicitly.
 // - Nothing is deleted before a 2xx. Client-generated ids make every replay idempotent on the
 //   server, so an item sent twice (answer lost on the way back) is harmless; a write that has no
 //   id of its own (a reschedule) carries an Idempotency-Key made when it was queued.
-// - A body's `device_time` is the phone's clock when each attempt is sent, never when the write
-//   was captured: the server takes (its receive time - device_time) as the phone's clock error,
-//   so a time frozen at capture would count the hours spent offline as a wrong clock.
-import { transact, req, getAll, put, del } from './db.js';
-import { api, ApiError, SignedOut } from './api.js';
+// - A body's `device_time` is the phone's clock when each attempt is sent (replay.js).
+// - One IndexedDB transaction per logical change: queueing an item together with the draft it
+//   belongs to (queueInto/dropFrom inside the caller's transaction, see visits.js), and an
+//   acknowledgement together with the draft update it brings (onAcknowledged).
+import { transact, req, getAll, del } from './db.js';
+import { api, ApiError } from './api.js';
 import { session } from './auth.js';
+import { replayPass, stampedForSending } from './replay.js';
 
 const REPLAY_EVERY_MS = 20_000;
-const BACKOFF_BASE_MS = 2_000;
-const BACKOFF_MAX_MS = 5 * 60_000;
 
-let ackHandler = async () => {};
+let ack = { stores: [], handler: async () => {} };
 let running = null;
 let sendingSeq = null;
 const listeners = new Set();
 
-/** visits.js updates its drafts from each acknowledged item's response. */
-export function onAcknowledged(handler) { ackHandler = handler; }
+/** visits.js updates its drafts from each acknowledged item's response: `handler(item, result,
+ * stores)` runs inside the transaction that removes the item, with `stores` (e.g. ['visits']). */
+export function onAcknowledged(handler, { stores = [] } = {}) { ack = { stores, handler }; }
 
 export function subscribe(listener) { listeners.add(listener); return () => listeners.delete(listener); }
-function changed() { for (const listener of listeners) listener(); }
+/** Tell the screens the queue changed (after a caller's own transaction). */
+export function changed() { for (const listener of listeners) listener(); }
 
 export async function items() {
   const all = await getAll('outbox');
@@ -52,11 +52,13 @@ export class NotForRole extends Error {
 }
 
 /**
- * Queue a write. `replaces`: a key (e.g. "photo:shelf", "answers"); a queued item of the same
- * visit and key that is not on its way right now is superseded (a new photo replaces the one
- * still waiting, a fix replaces the item that needed attention). Throws storage errors (quota!).
+ * Queue a write inside the caller's transaction (`store`: its 'outbox' object store). `replaces`:
+ * a key (e.g. "photo:shelf", "answers"); a queued item of the same visit and key that is not on
+ * its way right now is superseded (a new photo replaces the one still waiting, a fix replaces the
+ * item that needed attention). Throws (and so aborts the caller's transaction) for a write the
+ * signed-in role may not make. → a promise of the new item's seq.
  */
-export async function enqueue(item) {
+export async function queueInto(store, item) {
   const role = session()?.role;
   if (role && role !== 'rep' && REP_ONLY.has(item.kind)) throw new NotForRole(item.kind);
   const record = {
@@ -65,25 +67,27 @@ export async function enqueue(item) {
     created_at: new Date().toISOString(),
     attempts: 0, state: 'pending', last_error: null, next_try_at: 0,
   };
-  const seq = await transact('outbox', 'readwrite', async ({ outbox }) => {
-    if (item.replaces) {
-      const queued = await req(outbox.index('visit').getAll(item.visit_id));
-      for (const old of queued) {
-        if (old.replaces === item.replaces && old.seq !== sendingSeq) outbox.delete(old.seq);
-      }
-    }
-    return req(outbox.add(record));
-  });
+  if (item.replaces) await dropFrom(store, item.visit_id, (old) => old.replaces === item.replaces);
+  return req(store.add(record));
+}
+
+/** Inside the caller's transaction: remove a visit's queued items that match (never the one
+ * being sent: its answer decides what happens to it). */
+export async function dropFrom(store, visitId, predicate = () => true) {
+  const queued = await req(store.index('visit').getAll(visitId));
+  for (const item of queued) if (item.seq !== sendingSeq && predicate(item)) store.delete(item.seq);
+}
+
+/** Queue a write on its own (one transaction). Throws storage errors (quota!). */
+export async function enqueue(item) {
+  const seq = await transact('outbox', 'readwrite', ({ outbox }) => queueInto(outbox, item));
   changed();
   return seq;
 }
 
 /** Remove a visit's queued items of one kind (e.g. an old submit before submitting again). */
 export async function drop(visitId, predicate = () => true) {
-  await transact('outbox', 'readwrite', async ({ outbox }) => {
-    const queued = await req(outbox.index('visit').getAll(visitId));
-    for (const item of queued) if (item.seq !== sendingSeq && predicate(item)) outbox.delete(item.seq);
-  });
+  await transact('outbox', 'readwrite', ({ outbox }) => dropFrom(outbox, visitId, predicate));
   changed();
 }
 
@@ -102,21 +106,17 @@ export async function retryAll({ includeAttention = false } = {}) {
 }
 
 export async function retryItem(seq) {
-  const item = (await items()).find((i) => i.seq === seq);
-  if (item) await put('outbox', { ...item, state: 'pending', next_try_at: 0 });
+  await update(seq, (item) => ({ ...item, state: 'pending', next_try_at: 0 }));
   changed();
   return replay();
 }
 
-function backoff(attempts) {
-  const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
-  return delay * (0.8 + Math.random() * 0.4);
-}
-
-/** The body as this attempt sends it: `device_time` is the phone's clock now (see the top). */
-function stampedForSending(body) {
-  if (!body || typeof body !== 'object' || !('device_time' in body)) return body;
-  return { ...body, device_time: new Date().toISOString() };
+/** Read-modify-write of one item in one transaction; an item that is gone stays gone. */
+function update(seq, fn) {
+  return transact('outbox', 'readwrite', async ({ outbox }) => {
+    const item = await req(outbox.get(seq));
+    if (item) outbox.put(fn(item));
+  });
 }
 
 function request(item) {
@@ -141,12 +141,21 @@ function request(item) {
   }
 }
 
-function problemOf(error) {
-  return {
-    status: error.status ?? 0, code: error.code || error.name, detail: error.message,
-    problem: error.problem || null, at: new Date().toISOString(),
-  };
-}
+/** The replay rules' I/O: IndexedDB and the API. */
+const io = {
+  items: () => getAll('outbox'),
+  fresh: (item) => transact('outbox', 'readonly', ({ outbox }) => req(outbox.get(item.seq))),
+  send: request,
+  // The answer and the item's removal are one change: a draft never shows a write as pending
+  // that the outbox no longer holds, nor the other way round.
+  acknowledge: (item, result) => transact(['outbox', ...ack.stores], 'readwrite', async (stores) => {
+    await ack.handler(item, result, stores);
+    stores.outbox.delete(item.seq);
+  }),
+  failed: (item, next) => update(item.seq, () => next),
+  sending: (seq) => { sendingSeq = seq; },
+  changed,
+};
 
 /** One replay round. Concurrent calls share the round in progress; other tabs are skipped. */
 let again = false;
@@ -169,47 +178,12 @@ function withLock(fn) {
 
 async function replayRound() {
   // Passes until one sends nothing: items queued during a pass are picked up by the next one.
-  while (await replayPass());
-}
-
-/** One pass over the queue; true when at least one item was acknowledged. */
-async function replayPass() {
-  if (!navigator.onLine || !session()) return false;
-  const me = session().user_id;
-  const blocked = new Set();
-  let progressed = false;
-  for (const item of await items()) {
-    // Another user's queue waits for them to sign in again on this phone.
-    if (item.user_id && me && item.user_id !== me) continue;
-    if (blocked.has(item.visit_id)) continue;
-    if (item.state === 'attention' || item.next_try_at > Date.now()) { blocked.add(item.visit_id); continue; }
-    sendingSeq = item.seq;
-    try {
-      const result = await request(item);
-      await ackHandler(item, result);
-      await del('outbox', item.seq);
-      progressed = true;
-      changed();
-    } catch (error) {
-      blocked.add(item.visit_id);
-      if (error instanceof SignedOut) {
-        window.dispatchEvent(new CustomEvent('doorstep:signed-out'));
-        return false;
-      }
-      const transient = !(error instanceof ApiError) || error.transient;
-      const attempts = item.attempts + 1;
-      await put('outbox', {
-        ...item, attempts, last_error: problemOf(error),
-        state: transient ? 'pending' : 'attention',
-        next_try_at: transient ? Date.now() + backoff(attempts) : 0,
-      });
-      changed();
-      if (transient && error.status === 0) return false; // the network is gone: stop
-    } finally {
-      sendingSeq = null;
-    }
+  for (;;) {
+    if (!navigator.onLine || !session()) return;
+    const { progressed, stop } = await replayPass(io, { me: session().user_id });
+    if (stop === 'signed_out') window.dispatchEvent(new CustomEvent('doorstep:signed-out'));
+    if (stop || !progressed) return;
   }
-  return progressed;
 }
 
 /** Start replaying: now, when the network returns, and on a timer. */

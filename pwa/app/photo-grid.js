@@ -1,15 +1,15 @@
-// A visit's three photos, always storefront, shelf, conversation, each under its label, so a
-// supervisor never has to guess which is which. Images need the bearer token: loaded as blobs.
+// A visit's photos, always in the server's order of kinds (storefront, shelf, conversation; GET
+// /api/v1/config), each under its label, so a supervisor never has to guess which is which.
+// Images need the bearer token: loaded as blobs.
 import { h, t } from './ui.js';
 import { imageUrl } from './api.js';
-
-export const PHOTO_ORDER = ['storefront', 'shelf', 'conversation'];
+import { photoKinds } from './policy.js';
 
 /** photos: {kind: {thumb_url, url?}}; a tap on one with a `url` opens the full image. */
 export function photoGrid(photos = {}) {
-  return h('div', { class: 'photo-row' }, PHOTO_ORDER.map((kind) => {
+  return h('div', { class: 'photo-row' }, photoKinds(photos).map((kind) => {
     const photo = photos[kind];
-    const label = t(`photo_${kind}`);
+    const label = t(`photo_${kind}`, { fallback: kind });
     const img = h('img', { alt: label, loading: 'lazy' });
     if (photo?.thumb_url) imageUrl(photo.thumb_url).then((url) => { img.src = url; }).catch(() => {});
     const picture = photo?.url

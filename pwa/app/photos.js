@@ -1,7 +1,11 @@
-// Photos are downscaled on the phone before they are queued (DESIGN §7): long edge <= 1600 px,
-// JPEG quality 0.8. A 12 MP camera shot (3-5 MB) becomes ~300 KB, which is what a rep's data
-// plan and the outbox can carry. A small thumbnail is kept for the visit screen's preview.
-export const MAX_EDGE = 1600;
+// Photos are downscaled on the phone before they are queued (DESIGN §7): long edge at most the
+// server's `photo_long_edge_px` (GET /api/v1/config, 1600 px), JPEG quality 0.8. A 12 MP camera
+// shot (3-5 MB) becomes ~300 KB, which is what a rep's data plan and the outbox can carry. A
+// small thumbnail is kept for the visit screen's preview.
+import { policyNow } from './policy.js';
+
+// Only until the phone has heard the policy once (the bench's page, a first start offline).
+const FALLBACK_EDGE = 1600;
 export const QUALITY = 0.8;
 const THUMB_EDGE = 320;
 
@@ -31,8 +35,8 @@ async function encode(bitmap, quality) {
 }
 
 /** → {blob, thumb, width, height, bytes, original_bytes} */
-export async function downscale(file) {
-  const bitmap = await bitmapOf(file, MAX_EDGE);
+export async function downscale(file, longEdge = policyNow()?.photo_long_edge_px || FALLBACK_EDGE) {
+  const bitmap = await bitmapOf(file, longEdge);
   const { width, height } = bitmap;
   const blob = await encode(bitmap, QUALITY);
   bitmap.close();

@@ -69,6 +69,14 @@ export function confirmDialog({ title, body = [], confirm, cancel = t('cancel'),
   });
 }
 
+/** The error an outbox item keeps, in plain words: the server's refusal by its code, else what
+ * the phone saw (a client-side error shows its name and message). */
+export function problemText(error) {
+  if (!error) return '';
+  const detail = error.detail || '';
+  return t(`code_${error.problem?.code || error.code}`, { fallback: detail, detail });
+}
+
 /** Storage errors (quota above all) are shown, never swallowed. */
 export function showStorageError(error) {
   const quota = error && (error.name === 'QuotaExceededError' || /quota/i.test(String(error.message)));

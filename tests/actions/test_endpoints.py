@@ -6,7 +6,8 @@ from sqlalchemy import update
 from backend.db import session_scope
 from backend.kit.time import utc_now
 from backend.models import NextAction
-from tests.actions.conftest import Desk, iso
+from tests.factories.actions import Desk
+from tests.factories.visits import iso
 
 BASE = "/api/v1/next-actions"
 

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.actions import jobs, service
 from backend.db import create_engine, create_sessionmaker, session_scope
-from backend.kit.storage import build_storage
 from backend.kit.time import utc_now
 from backend.models import Event, NextAction, Notification
-from backend.scheduler import build_scheduler
-from tests.actions.conftest import Desk, iso
+from tests.factories.actions import Desk
+from tests.factories.visits import iso
+from tests.replicas import run_on_two_replicas
 
 
 async def _notifications(
@@ -184,34 +184,12 @@ async def test_two_replicas_running_the_jobs_together_send_each_once(
 async def test_two_real_schedulers_fire_each_reminder_and_escalation_once(desk: Desk) -> None:
     actions = await _many_actions(desk)
     await _make_due(desk, [a.id for a in actions], utc_now() - timedelta(minutes=1))
-    assert desk.settings.database_url
-    other_engine = create_engine(desk.settings.database_url, desk.settings)
-    storage = build_storage(desk.settings)
-    schedulers = [
-        build_scheduler(desk.sessionmaker, storage),
-        build_scheduler(create_sessionmaker(other_engine), storage),
-    ]
-    try:
-        for scheduler in schedulers:
-            scheduler.start()
-            scheduler.get_job(jobs.JOB_ID).modify(next_run_time=utc_now())
-        for _ in range(100):
-            async with session_scope(desk.sessionmaker) as session:
-                pending = await session.scalar(
-                    select(func.count())
-                    .select_from(NextAction)
-                    .where(
-                        (NextAction.escalated_at.is_(None)) | (NextAction.reminded_due_at.is_(None))
-                    )
-                )
-            if pending == 0:
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)  # let both schedulers' runs finish
-    finally:
-        for scheduler in schedulers:
-            scheduler.shutdown(wait=False)
-        await other_engine.dispose()
+    pending = (
+        select(func.count())
+        .select_from(NextAction)
+        .where((NextAction.escalated_at.is_(None)) | (NextAction.reminded_due_at.is_(None)))
+    )
+    await run_on_two_replicas(desk.settings, desk.sessionmaker, jobs.JOB_ID, pending)
     await _assert_once_each(desk, actions, "next_action.due")
     await _assert_once_each(desk, actions, "next_action.overdue")
     assert await _notifications(desk, "next_action.due_soon") == []

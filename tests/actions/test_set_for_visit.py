@@ -9,7 +9,7 @@ from backend.actions.exceptions import ActionDueOutOfRange, ActionIdConflict
 from backend.db import session_scope
 from backend.kit.time import utc_now
 from backend.models import Event, NextAction, NextActionType, Store
-from tests.actions.conftest import Desk
+from tests.factories.actions import Desk
 
 
 async def test_six_days_23_hours_after_check_in_is_accepted(desk: Desk) -> None:
@@ -63,7 +63,7 @@ async def test_replay_returns_the_stored_action(desk: Desk) -> None:
     assert again.id == first.id == action_id
     async with session_scope(desk.sessionmaker) as session:
         events = await session.scalar(
-            select(func.count()).select_from(Event).where(Event.type == "next_action.set")
+            select(func.count()).select_from(Event).where(Event.type == "next_action.created")
         )
     assert events == 1
 
@@ -110,7 +110,7 @@ async def test_for_visits_and_action_read(desk: Desk) -> None:
         foreign = await service.for_visits(session, uuid.uuid4(), [visit.id])
         store = await session.get_one(Store, visit.store_id)
     assert list(found) == [visit.id] and foreign == {}
-    read = service.action_read(found[visit.id], service.store_ref(store))
+    read = service.action_read(found[visit.id], service.store_ref(store), utc_now())
     assert read.id == action.id and read.visit_id == visit.id
     assert read.store.id == visit.store_id and read.store.name == store.name
     assert read.status == "open" and read.overdue is False and read.reschedule_count == 0

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, Org, World
+from tests.factories.visits import Field
+from tests.factories.world import PASSWORD, Org, World
 from tests.server import running_server
-from tests.visits.conftest import Field
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import httpx
 
-from tests.conftest import PASSWORD, World
+from tests.factories.world import PASSWORD, World
 
 
 async def test_password_grant_and_me(client: httpx.AsyncClient, world: World) -> None:

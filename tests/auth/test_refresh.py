@@ -11,7 +11,7 @@ from backend.config import Settings
 from backend.db import session_scope
 from backend.kit.time import utc_now
 from backend.models import RefreshToken
-from tests.conftest import World
+from tests.factories.world import World
 
 
 async def _refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:

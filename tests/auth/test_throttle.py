@@ -8,7 +8,7 @@ from ipaddress import ip_address
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.auth.throttle import (
@@ -23,17 +23,9 @@ from backend.auth.throttle import (
 )
 from backend.config import Settings
 from backend.db import session_scope
-from backend.kit.time import utc_now
 from backend.main import create_app
 from backend.models import LoginThrottle
-from tests.conftest import PASSWORD, World
-
-
-async def _login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    return await client.post(
-        "/api/v1/auth/token",
-        data={"grant_type": "password", "username": username, "password": password},
-    )
+from tests.factories.world import PASSWORD, World, end_lockout, token_request
 
 
 def test_lockout_grows_and_is_capped() -> None:
@@ -48,24 +40,19 @@ async def test_failed_logins_lock_the_account_not_others(
 ) -> None:
     org = await world.org()
     for _ in range(5):
-        assert (await _login(client, org.rep.username, "wrong-password")).status_code == 401
-    locked = await _login(client, org.rep.username, PASSWORD)
+        assert (await token_request(client, org.rep.username, "wrong-password")).status_code == 401
+    locked = await token_request(client, org.rep.username, PASSWORD)
     assert locked.status_code == 429
     assert locked.json()["code"] == "rate_limited"
     assert 1 <= int(locked.headers["Retry-After"]) <= 60
     # Another account is unaffected.
-    assert (await _login(client, org.other_rep.username, PASSWORD)).status_code == 200
+    assert (await token_request(client, org.other_rep.username, PASSWORD)).status_code == 200
 
-    async with session_scope(sessionmaker) as session:
-        await session.execute(
-            update(LoginThrottle)
-            .where(LoginThrottle.username == org.rep.username)
-            .values(locked_until=utc_now() - timedelta(seconds=1))
-        )
-    assert (await _login(client, org.rep.username, PASSWORD)).status_code == 200
+    await end_lockout(sessionmaker, org.rep.username)
+    assert (await token_request(client, org.rep.username, PASSWORD)).status_code == 200
     # Success clears the count: one more failure does not lock again.
-    assert (await _login(client, org.rep.username, "wrong-password")).status_code == 401
-    assert (await _login(client, org.rep.username, PASSWORD)).status_code == 200
+    assert (await token_request(client, org.rep.username, "wrong-password")).status_code == 401
+    assert (await token_request(client, org.rep.username, PASSWORD)).status_code == 200
 
 
 async def test_unknown_usernames_are_throttled_the_same_way(
@@ -75,8 +62,8 @@ async def test_unknown_usernames_are_throttled_the_same_way(
     answers = []
     for username in ("ghost-user", org.rep.username):
         for _ in range(5):
-            await _login(client, username, "wrong-password")
-        response = await _login(client, username, "wrong-password")
+            await token_request(client, username, "wrong-password")
+        response = await token_request(client, username, "wrong-password")
         answers.append((response.status_code, response.json()["code"]))
     assert answers[0] == answers[1] == (429, "rate_limited")
 
@@ -85,7 +72,7 @@ async def test_username_is_case_and_space_insensitive(
     client: httpx.AsyncClient, world: World
 ) -> None:
     org = await world.org()
-    response = await _login(client, f"  {org.rep.username.upper()} ", PASSWORD)
+    response = await token_request(client, f"  {org.rep.username.upper()} ", PASSWORD)
     assert response.status_code == 200
 
 
@@ -192,7 +179,7 @@ async def test_one_address_is_throttled_across_usernames_even_in_parallel(
     assert limit == 30
     async with _client_at(app, "203.0.113.7") as sprayer, _client_at(app, "198.51.100.8") as other:
         answers = await asyncio.gather(
-            *(_login(sprayer, f"sprayed-{n}", "wrong-password") for n in range(40))
+            *(token_request(sprayer, f"sprayed-{n}", "wrong-password") for n in range(40))
         )
         statuses = Counter_([a.status_code for a in answers])
         assert statuses == {401: limit, 429: 40 - limit}
@@ -205,19 +192,14 @@ async def test_one_address_is_throttled_across_usernames_even_in_parallel(
         assert sum(1 for key in rows if key.startswith("sprayed-")) == limit
 
         # The right password from that address waits too; other addresses do not.
-        assert (await _login(sprayer, org.rep.username, PASSWORD)).status_code == 429
-        assert (await _login(other, org.rep.username, PASSWORD)).status_code == 200
+        assert (await token_request(sprayer, org.rep.username, PASSWORD)).status_code == 429
+        assert (await token_request(other, org.rep.username, PASSWORD)).status_code == 200
 
-        async with session_scope(sessionmaker) as session:
-            await session.execute(
-                update(LoginThrottle)
-                .where(LoginThrottle.username == "ip:203.0.113.7")
-                .values(locked_until=utc_now() - timedelta(seconds=1))
-            )
-        assert (await _login(sprayer, org.rep.username, PASSWORD)).status_code == 200
+        await end_lockout(sessionmaker, "ip:203.0.113.7")
+        assert (await token_request(sprayer, org.rep.username, PASSWORD)).status_code == 200
         # After the lock: one more failure is verified, and locks the address again.
-        assert (await _login(sprayer, "sprayed-late", "wrong-password")).status_code == 401
-        assert (await _login(sprayer, org.other_rep.username, PASSWORD)).status_code == 429
+        assert (await token_request(sprayer, "sprayed-late", "wrong-password")).status_code == 401
+        assert (await token_request(sprayer, org.other_rep.username, PASSWORD)).status_code == 429
 
 
 async def test_successes_do_not_use_up_an_address(
@@ -230,17 +212,17 @@ async def test_successes_do_not_use_up_an_address(
     limit = settings.login_ip_max_failures
     async with _client_at(app, "203.0.113.20") as office:
         answers = await asyncio.gather(
-            *(_login(office, f"typo-{n}", "wrong-password") for n in range(limit - 1))
+            *(token_request(office, f"typo-{n}", "wrong-password") for n in range(limit - 1))
         )
         assert {a.status_code for a in answers} == {401}
         counted = await _row(sessionmaker, "ip:203.0.113.20")
         for actor in (org.rep, org.other_rep, org.supervisor, org.admin):
-            assert (await _login(office, actor.username, PASSWORD)).status_code == 200
+            assert (await token_request(office, actor.username, PASSWORD)).status_code == 200
         # Back as it was: no failure added, and the old ones not made any younger.
         assert await _row(sessionmaker, "ip:203.0.113.20") == counted
         assert counted is not None and counted.failures == limit - 1
-        assert (await _login(office, "typo-last", "wrong-password")).status_code == 401
-        assert (await _login(office, org.rep.username, PASSWORD)).status_code == 429
+        assert (await token_request(office, "typo-last", "wrong-password")).status_code == 401
+        assert (await token_request(office, org.rep.username, PASSWORD)).status_code == 429
 
 
 async def test_x_forwarded_for_counts_only_from_a_trusted_proxy(
@@ -286,8 +268,8 @@ async def test_names_that_cannot_be_usernames_are_throttled_apart_from_addresses
     async with _client_at(app, "203.0.113.30") as http:
         for username in ("x" * 300, "ip:198.51.100.77"):
             for _ in range(5):
-                assert (await _login(http, username, "wrong-password")).status_code == 401
-            assert (await _login(http, username, "wrong-password")).status_code == 429
+                assert (await token_request(http, username, "wrong-password")).status_code == 401
+            assert (await token_request(http, username, "wrong-password")).status_code == 429
     rows = await _rows(sessionmaker)
     assert "ip:198.51.100.77" not in rows
     assert rows["ip:203.0.113.30"] == 10

@@ -8,35 +8,26 @@ to be verified.
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
 from backend.db import session_scope
-from backend.kit.time import utc_now
 from backend.models import LoginThrottle
-from tests.conftest import PASSWORD, World
+from tests.factories.world import PASSWORD, World, end_lockout, token_request
 from tests.server import running_server
 
 BURST = 40
-
-
-async def _login(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    return await http.post(
-        "/api/v1/auth/token",
-        data={"grant_type": "password", "username": username, "password": password},
-    )
 
 
 async def _burst(base_url: str, usernames: list[str]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST)
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
         return await asyncio.gather(
-            *(_login(http, name, f"wrong-password-{n}") for n, name in enumerate(usernames))
+            *(token_request(http, name, f"wrong-password-{n}") for n, name in enumerate(usernames))
         )
 
 
@@ -74,18 +65,13 @@ async def test_a_parallel_burst_on_one_account_verifies_at_most_the_limit(
 
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
             # Locked: even the right password waits.
-            assert (await _login(http, org.rep.username, PASSWORD)).status_code == 429
-            async with session_scope(sessionmaker) as session:
-                await session.execute(
-                    update(LoginThrottle)
-                    .where(LoginThrottle.username == org.rep.username)
-                    .values(locked_until=utc_now() - timedelta(seconds=1))
-                )
+            assert (await token_request(http, org.rep.username, PASSWORD)).status_code == 429
+            await end_lockout(sessionmaker, org.rep.username)
             # The lock has run out: the right password works and clears the count.
-            assert (await _login(http, org.rep.username, PASSWORD)).status_code == 200
+            assert (await token_request(http, org.rep.username, PASSWORD)).status_code == 200
             assert await _failures(sessionmaker, org.rep.username) is None
-            assert (await _login(http, org.rep.username, "wrong-again")).status_code == 401
-            assert (await _login(http, org.rep.username, PASSWORD)).status_code == 200
+            assert (await token_request(http, org.rep.username, "wrong-again")).status_code == 401
+            assert (await token_request(http, org.rep.username, PASSWORD)).status_code == 200
 
 
 async def test_a_parallel_burst_across_usernames_verifies_at_most_the_address_limit(
@@ -103,6 +89,6 @@ async def test_a_parallel_burst_across_usernames_verifies_at_most_the_address_li
         assert statuses == {401: limit, 429: BURST - limit}, statuses
         assert await _failures(sessionmaker, "ip:127.0.0.1") == limit
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
-            locked = await _login(http, org.rep.username, PASSWORD)
+            locked = await token_request(http, org.rep.username, PASSWORD)
             assert locked.status_code == 429
             assert "network address" in locked.json()["detail"]

@@ -1,19 +1,116 @@
-"""What the browser tests do over and over: sign in, take photos through the file chooser, fill a
-form from its definition, read the outbox, and (for setting up reviews) run a visit over HTTP."""
+"""What the browser tests share: the seeded site (``Site``) and its constants, a phone-sized
+browser context, and what they do over and over: sign in, take photos through the file chooser,
+fill a form from its definition, read the outbox, and (for setting up reviews) run a visit over
+HTTP. The fixtures that use these live in ``conftest.py``."""
 
 import asyncio
 import io
+import os
+import shutil
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image, ImageDraw
 
-from tests.e2e.conftest import PASSWORD, STORE_AT
+from tests.factories.visits import KINDS, check_in_body, iso
 
-PHOTO_KINDS = ("storefront", "shelf", "conversation")
+PASSWORD = "e2e-password-123"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+CHROMIUM = os.environ.get("DOORSTEP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+# The store every rep checks in at, and a point about 1.1 km east of it.
+STORE_AT = (30.27410, 120.15510)
+FAR_AWAY = (30.27410, 120.16650)
+
+
+@dataclass
+class Site:
+    base_url: str
+    org_id: uuid.UUID
+    supervisor: str
+    reps: dict[str, str]
+    stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def token(self, username: str) -> str:
+        response = httpx.post(
+            f"{self.base_url}/api/v1/auth/token",
+            data={"grant_type": "password", "username": username, "password": PASSWORD},
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def api(self, username: str) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token(username)}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+
+Phone = Callable[..., Awaitable[Any]]
+
+
+def chromium_path() -> str:
+    """Where Chromium is; fails the test (never skips it) when it is missing."""
+    path = shutil.which(CHROMIUM) or (CHROMIUM if Path(CHROMIUM).exists() else None)
+    if path is None:
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: the PWA end-to-end tests need it. Install "
+            "Debian's package with `sudo apt-get install -y chromium` (or run `bash "
+            ".ci/system-deps`), or point DOORSTEP_CHROMIUM at a Chromium binary.",
+            pytrace=False,
+        )
+    return path
+
+
+async def phone_context(
+    browser: Any,
+    base_url: str,
+    *,
+    locale: str = "en-US",
+    at: tuple[float, float] = STORE_AT,
+    permissions: tuple[str, ...] = ("geolocation",),
+) -> Any:
+    """A phone-sized browser context standing at ``at``, with the service worker allowed."""
+    context = await browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale=locale,
+        geolocation={"latitude": at[0], "longitude": at[1], "accuracy": 12},
+        permissions=list(permissions),
+        base_url=base_url,
+        service_workers="allow",
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+PHOTO_KINDS = KINDS
+
+
+def open_actions(site: Site, username: str) -> list[dict[str, Any]]:
+    """The open next actions ``username`` is assigned, read over the API."""
+    with site.api(username) as client:
+        items: list[dict[str, Any]] = client.get(
+            "/api/v1/next-actions?assignee=me&status=open&limit=50"
+        ).json()["items"]
+    return items
 
 
 def camera_jpeg(path: Path, seed: int, size: tuple[int, int] = (2016, 1512)) -> Path:
@@ -85,6 +182,24 @@ async def outbox_items(page: Any) -> list[dict[str, Any]]:
     return items
 
 
+def losing_the_first_answer(
+    seen: list[str], note: Callable[[Any], str]
+) -> Callable[[Any], Awaitable[None]]:
+    """A route handler for ``page.route``: each request is noted in ``seen`` (what ``note`` reads
+    from it); the first reaches the server but its answer is lost, as on a dropped connection;
+    the later ones go through."""
+
+    async def handler(route: Any) -> None:
+        seen.append(note(route.request))
+        if len(seen) == 1:
+            await route.fetch()
+            await route.abort()
+        else:
+            await route.continue_()
+
+    return handler
+
+
 async def take_photos(page: Any, folder: Path, seed: int) -> None:
     for index, kind in enumerate(PHOTO_KINDS):
         path = camera_jpeg(folder / f"{kind}-{seed}.jpg", seed * 10 + index)
@@ -137,45 +252,53 @@ def valid_answers(fields: list[dict[str, Any]]) -> dict[str, Any]:
     return answers
 
 
-def submitted_visit(client: httpx.Client, qr_url: str, folder: Path, seed: int) -> dict[str, Any]:
-    """Check in, add everything and submit over HTTP, as the app would."""
+def check_in_over_http(client: httpx.Client, qr: str, at: tuple[float, float]) -> dict[str, Any]:
+    """A check-in with the door code ``qr`` standing at ``at``, as the app sends it; left open."""
     now = datetime.now(UTC)
-    stamp = now.isoformat().replace("+00:00", "Z")
-    visit = client.post(
-        "/api/v1/visits",
-        json={
-            "id": str(uuid.uuid4()),
-            "qr": qr_url,
-            "position": {
-                "lat": STORE_AT[0] + 0.0001 * (seed % 3),
-                "lng": STORE_AT[1],
-                "accuracy_m": 10,
-                "captured_at": stamp,
-            },
-            "device_time": stamp,
-        },
-    )
-    assert visit.status_code == 201, visit.text
-    body = visit.json()
-    for index, kind in enumerate(PHOTO_KINDS):
-        path = camera_jpeg(folder / f"api-{seed}-{kind}.jpg", 500 + seed * 10 + index, (800, 600))
-        buffer = io.BytesIO(path.read_bytes())
+    body = check_in_body(qr, *at, accuracy_m=10, captured_at=now, device_time=now)
+    response = client.post("/api/v1/visits", json=body)
+    assert response.status_code == 201, response.text
+    visit: dict[str, Any] = response.json()
+    return visit
+
+
+def submit_over_http(
+    client: httpx.Client,
+    visit: dict[str, Any],
+    photos: dict[str, Path],
+    action: dict[str, Any],
+) -> dict[str, Any]:
+    """Add the photos, valid answers and the next action ``action`` to an open visit, submit."""
+    for kind, path in photos.items():
         photo = client.put(
-            f"/api/v1/visits/{body['id']}/photos/{kind}", files={"file": ("p.jpg", buffer)}
+            f"/api/v1/visits/{visit['id']}/photos/{kind}",
+            files={"file": ("p.jpg", io.BytesIO(path.read_bytes()))},
         )
         assert photo.status_code in (200, 201), photo.text
     answers = client.put(
-        f"/api/v1/visits/{body['id']}/answers",
-        json={"answers": valid_answers(body["form"]["fields"])},
+        f"/api/v1/visits/{visit['id']}/answers",
+        json={"answers": valid_answers(visit["form"]["fields"])},
     )
     assert answers.status_code == 200, answers.text
-    due = (now + timedelta(days=2)).isoformat().replace("+00:00", "Z")
-    action = client.put(
-        f"/api/v1/visits/{body['id']}/next-action",
-        json={"id": str(uuid.uuid4()), "type": "quote", "due_at": due, "note": "报价单"},
-    )
-    assert action.status_code in (200, 201), action.text
-    submitted = client.post(f"/api/v1/visits/{body['id']}/submit")
+    put = client.put(f"/api/v1/visits/{visit['id']}/next-action", json=action)
+    assert put.status_code in (200, 201), put.text
+    submitted = client.post(f"/api/v1/visits/{visit['id']}/submit")
     assert submitted.status_code == 200, submitted.text
     result: dict[str, Any] = submitted.json()
     return result
+
+
+def quote(due: datetime, note: str) -> dict[str, Any]:
+    """A next action: send a quote by ``due``."""
+    return {"id": str(uuid.uuid4()), "type": "quote", "due_at": iso(due), "note": note}
+
+
+def submitted_visit(client: httpx.Client, qr_url: str, folder: Path, seed: int) -> dict[str, Any]:
+    """Check in (near the first store), add everything and submit over HTTP, as the app would."""
+    now = datetime.now(UTC)
+    visit = check_in_over_http(client, qr_url, (STORE_AT[0] + 0.0001 * (seed % 3), STORE_AT[1]))
+    photos = {
+        kind: camera_jpeg(folder / f"api-{seed}-{kind}.jpg", 500 + seed * 10 + index, (800, 600))
+        for index, kind in enumerate(PHOTO_KINDS)
+    }
+    return submit_over_http(client, visit, photos, quote(now + timedelta(days=2), "报价单"))

@@ -3,23 +3,9 @@ notifications inbox (a rejected visit's notice with the unread badge, read on ta
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from tests.e2e.conftest import Phone, Site
-from tests.e2e.helpers import shot, sign_in, submitted_visit
-
-LOCAL_INPUT = """(days) => {
-    const d = new Date(Date.now() + days * 86400000); d.setSeconds(0, 0);
-    return new Date(d - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-}"""
-
-
-def _open_actions(site: Site, username: str) -> list[dict[str, Any]]:
-    with site.api(username) as client:
-        items: list[dict[str, Any]] = client.get(
-            "/api/v1/next-actions?assignee=me&status=open&limit=50"
-        ).json()["items"]
-    return items
+from tests.e2e.helpers import Phone, Site, open_actions, shot, sign_in, submitted_visit
+from tests.e2e.visit_api import LOCAL_INPUT
 
 
 async def test_rep_completes_one_action_and_reschedules_another(
@@ -29,7 +15,7 @@ async def test_rep_completes_one_action_and_reschedules_another(
     with site.api(rep) as client:
         submitted_visit(client, site.stores["store1"]["qr_url"], tmp_path, seed=31)
         submitted_visit(client, site.stores["store1"]["qr_url"], tmp_path, seed=32)
-    actions = _open_actions(site, rep)
+    actions = open_actions(site, rep)
     assert len(actions) == 2
     done, moved = actions[0]["id"], actions[1]["id"]
 

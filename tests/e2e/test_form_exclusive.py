@@ -5,8 +5,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Phone, Site
-from tests.e2e.helpers import fill_form, shot, sign_in
+from tests.e2e.helpers import Phone, Site, fill_form, shot, sign_in
 
 FIELD = "#field-competitor_promotions"
 

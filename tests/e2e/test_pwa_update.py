@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from tests.e2e.conftest import Phone
-from tests.e2e.helpers import shot
+from tests.e2e.helpers import Phone, shot
 
 
 async def test_new_version_waits_for_the_reps_tap(phone: Phone, artifacts: Path) -> None:

@@ -5,8 +5,10 @@ Chinese interface for a zh-CN browser."""
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import FAR_AWAY, Phone, Site
 from tests.e2e.helpers import (
+    FAR_AWAY,
+    Phone,
+    Site,
     fill_form,
     outbox_items,
     shot,

@@ -3,8 +3,7 @@ team board) and the rep's rework of the rejected visit."""
 
 from pathlib import Path
 
-from tests.e2e.conftest import Phone, Site
-from tests.e2e.helpers import outbox_items, shot, sign_in, submitted_visit, take_photos
+from tests.e2e.helpers import Phone, Site, outbox_items, shot, sign_in, submitted_visit, take_photos
 
 
 async def test_supervisor_approves_one_rejects_another_and_rep_reworks(

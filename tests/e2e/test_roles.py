@@ -5,8 +5,7 @@ and a door link opened where the app has no session."""
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Phone, Site
-from tests.e2e.helpers import outbox_items, sign_in, wait_offline_ready
+from tests.e2e.helpers import Phone, Site, outbox_items, sign_in, wait_offline_ready
 from tests.e2e.visit_api import open_visit, snap, submitted_visit_at
 
 DESKTOP = {"width": 1280, "height": 800}

@@ -12,9 +12,18 @@ import pytest
 
 from backend.main import PWA_DIR
 from backend.pwa import VENDOR_FILES, default_node_modules
-from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, STORE_AT, Phone, Site, _chromium
 from tests.e2e.fake_camera import door_code_video
-from tests.e2e.helpers import outbox_items, shot, sign_in, wait_offline_ready
+from tests.e2e.helpers import (
+    CHROMIUM_ARGS,
+    Phone,
+    Site,
+    chromium_path,
+    outbox_items,
+    phone_context,
+    shot,
+    sign_in,
+    wait_offline_ready,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +82,7 @@ async def camera_browser(
         site.stores["store1"]["qr_url"], tmp_path_factory.mktemp("camera") / "door.y4m"
     )
     instance = await browser.browser_type.launch(
-        executable_path=_chromium(),
+        executable_path=chromium_path(),
         args=[*CHROMIUM_ARGS, *FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}"],
     )
     yield instance
@@ -84,7 +93,7 @@ async def camera_browser(
 async def prompting_browser(browser: Any) -> AsyncIterator[Any]:
     """Chromium with a (fake) camera but a real permission prompt, which headless answers no."""
     instance = await browser.browser_type.launch(
-        executable_path=_chromium(), args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream"]
+        executable_path=chromium_path(), args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream"]
     )
     yield instance
     await instance.close()
@@ -99,18 +108,10 @@ async def opener(site: Site) -> AsyncIterator[Opener]:
     contexts: list[Any] = []
 
     async def open_page(chromium: Any, locale: str = "en-US", camera: bool = True) -> Any:
-        context = await chromium.new_context(
-            viewport=PHONE,
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            locale=locale,
-            geolocation={"latitude": STORE_AT[0], "longitude": STORE_AT[1], "accuracy": 12},
-            permissions=["geolocation", "camera"] if camera else ["geolocation"],
-            base_url=site.base_url,
-            service_workers="allow",
+        permissions = ("geolocation", "camera") if camera else ("geolocation",)
+        context = await phone_context(
+            chromium, site.base_url, locale=locale, permissions=permissions
         )
-        context.set_default_timeout(15_000)
         contexts.append(context)
         await context.add_init_script(NO_BARCODE_DETECTOR)
         return await context.new_page()

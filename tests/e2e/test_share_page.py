@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import PHONE, STORE_AT, Site
-from tests.e2e.helpers import PHOTO_KINDS, camera_jpeg, valid_answers
+from tests.e2e.helpers import PHONE, PHOTO_KINDS, STORE_AT, Site, camera_jpeg, valid_answers
 
 DESKTOP = {"width": 1280, "height": 900}
 SHOTS = Path("/tmp/shots")

@@ -7,19 +7,27 @@ change."""
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Phone, Site
-from tests.e2e.helpers import outbox_items, sign_in, take_photos, wait_offline_ready
+from tests.e2e.helpers import (
+    Phone,
+    Site,
+    losing_the_first_answer,
+    open_actions,
+    outbox_items,
+    sign_in,
+    take_photos,
+    wait_offline_ready,
+)
 from tests.e2e.visit_api import LOCAL_INPUT, open_visit, snap, submitted_visit_at
 
 PHOTO_LABELS = ["Storefront", "Shelf display", "Conversation"]
 
 
-def _actions(site: Site, username: str) -> list[dict[str, Any]]:
-    with site.api(username) as client:
-        items: list[dict[str, Any]] = client.get(
-            "/api/v1/next-actions?assignee=me&status=open&limit=50"
-        ).json()["items"]
-    return items
+async def _abandon_with_a_reason(page: Any, form: str, reason: str) -> None:
+    """Tap the ``form``'s abandon button with no reason (asked for one), then with ``reason``."""
+    await page.click(f"#{form}-button")
+    await page.wait_for_selector(f"#{form}-error >> text=Please give a reason")
+    await page.fill(f"#{form}-reason", reason)
+    await page.click(f"#{form}-button")
 
 
 async def test_every_next_action_names_its_store(phone: Phone, site: Site, tmp_path: Path) -> None:
@@ -29,7 +37,7 @@ async def test_every_next_action_names_its_store(phone: Phone, site: Site, tmp_p
         # Ten newer visits elsewhere push the oldest out of Today's list of recent visits.
         for seed in range(2, 12):
             latest = submitted_visit_at(client, site.stores["store1"], tmp_path, seed=seed)
-    actions = {a["visit_id"]: a for a in _actions(site, rep)}
+    actions = {a["visit_id"]: a for a in open_actions(site, rep)}
     assert len(actions) == 11
 
     page = await phone()
@@ -56,7 +64,7 @@ async def test_offline_reschedule_reaches_the_server_once(
     rep = site.reps["offline"]
     with site.api(rep) as client:
         submitted_visit_at(client, site.stores["store1"], tmp_path, seed=20)
-    [action] = _actions(site, rep)
+    [action] = open_actions(site, rep)
     row = f"li[data-action-id='{action['id']}']"
 
     page = await phone()
@@ -76,15 +84,9 @@ async def test_offline_reschedule_reaches_the_server_once(
 
     # The first answer is lost on the way back (the server did the work): the app sends it again.
     calls: list[str] = []
-
-    async def lose_first_answer(route: Any) -> None:
-        calls.append(route.request.headers.get("idempotency-key", ""))
-        if len(calls) == 1:
-            await route.fetch()
-            await route.abort()
-        else:
-            await route.continue_()
-
+    lose_first_answer = losing_the_first_answer(
+        calls, lambda request: request.headers.get("idempotency-key", "")
+    )
     await page.route("**/api/v1/next-actions/*/reschedule", lose_first_answer)
     await page.context.set_offline(False)
     for _ in range(300):
@@ -122,10 +124,7 @@ async def test_open_visit_refusal_names_the_store_and_abandon_needs_reason_and_c
 
     # Abandon: a reason first, then a confirmation naming the store; "keep" queues nothing.
     await page.click(".abandon-other summary")
-    await page.click("#abandon-open-button")
-    await page.wait_for_selector("#abandon-open-error >> text=Please give a reason")
-    await page.fill("#abandon-open-reason", "走错门店，先在这家签到")
-    await page.click("#abandon-open-button")
+    await _abandon_with_a_reason(page, "abandon-open", "走错门店，先在这家签到")
     dialog = page.locator("#confirm-dialog")
     await dialog.wait_for()
     assert site.stores["store2"]["name"] in await dialog.inner_text()
@@ -159,10 +158,7 @@ async def test_open_visit_refusal_names_the_store_and_abandon_needs_reason_and_c
 
     # Abandoning this one from the visit screen asks the same way.
     await page.click("#abandon-section summary")
-    await page.click("#abandon-button")
-    await page.wait_for_selector("#abandon-error >> text=Please give a reason")
-    await page.fill("#abandon-reason", "店长不在")
-    await page.click("#abandon-button")
+    await _abandon_with_a_reason(page, "abandon", "店长不在")
     await page.click("#confirm-yes")
     await page.wait_for_selector("#h-actions")
     with site.api(rep) as client:

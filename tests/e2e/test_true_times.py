@@ -6,8 +6,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.e2e.conftest import Phone, Site
-from tests.e2e.helpers import outbox_items, sign_in, wait_offline_ready
+from tests.e2e.helpers import (
+    Phone,
+    Site,
+    losing_the_first_answer,
+    outbox_items,
+    sign_in,
+    wait_offline_ready,
+)
 
 OFFLINE_FOR_S = 75
 
@@ -34,6 +40,15 @@ async def _check_in_at_the_door(page: Any, site: Site) -> float:
     return tapped
 
 
+async def _offline_check_in_at_the_door(phone: Phone, site: Site, rep: str) -> tuple[Any, float]:
+    """Signed in and ready offline, then offline: the check-in tapped at the door (queued)."""
+    page = await phone()
+    await sign_in(page, rep)
+    await wait_offline_ready(page)
+    await page.context.set_offline(True)
+    return page, await _check_in_at_the_door(page, site)
+
+
 async def _synced(page: Any, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while await outbox_items(page):
@@ -43,11 +58,7 @@ async def _synced(page: Any, timeout_s: float = 30) -> None:
 
 async def test_offline_check_in_synced_later_keeps_its_time(phone: Phone, site: Site) -> None:
     rep = site.reps["offline"]
-    page = await phone()
-    await sign_in(page, rep)
-    await wait_offline_ready(page)
-    await page.context.set_offline(True)
-    tapped = await _check_in_at_the_door(page, site)
+    page, tapped = await _offline_check_in_at_the_door(phone, site, rep)
     await page.wait_for_timeout(OFFLINE_FOR_S * 1000)
     await page.context.set_offline(False)
     await _synced(page)
@@ -86,21 +97,11 @@ async def test_a_check_in_resent_with_a_new_clock_is_the_same_visit(
     """The server got the check-in but its answer was lost: the retry carries a later
     device_time, and is still a replay of the same check-in (one visit), not a conflict."""
     rep = site.reps["online"]
-    page = await phone()
-    await sign_in(page, rep)
-    await wait_offline_ready(page)
-    await page.context.set_offline(True)
-    tapped = await _check_in_at_the_door(page, site)
+    page, tapped = await _offline_check_in_at_the_door(phone, site, rep)
     sent: list[str] = []
-
-    async def lose_first_answer(route: Any) -> None:
-        sent.append(route.request.post_data_json["device_time"])
-        if len(sent) == 1:
-            await route.fetch()
-            await route.abort()
-        else:
-            await route.continue_()
-
+    lose_first_answer = losing_the_first_answer(
+        sent, lambda request: request.post_data_json["device_time"]
+    )
     await page.route("**/api/v1/visits", lose_first_answer)
     await page.context.set_offline(False)
     await _synced(page, timeout_s=60)

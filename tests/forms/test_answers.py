@@ -7,7 +7,7 @@ from backend.forms import answers as answers_module
 from backend.forms.answers import MODEL_CACHE, validate_answers
 from backend.forms.definitions import FormVersion
 from backend.forms.exceptions import InvalidForm
-from tests.forms.helpers import field, form, options, problems
+from tests.factories.forms import field, form, options, problems
 
 
 def test_text_is_stripped_blank_is_unanswered_and_control_characters_refused() -> None:

@@ -3,14 +3,13 @@ realistic filled-in visit of each customer type."""
 
 import re
 import uuid
-from typing import Any
 
 import pytest
 
 from backend.forms.answers import answer_rows, pending_items, profile_tags, validate_answers
 from backend.forms.defaults import DEFAULT_CUSTOMER_TYPES, default_form
 from backend.forms.definitions import FormDefinition, FormVersion, definition_problems
-from tests.forms.helpers import problems
+from tests.factories.forms import FILLED_IN, problems
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -18,61 +17,6 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def version_of(key: str) -> FormVersion:
     fields = default_form(key).fields
     return FormVersion(uuid.uuid4(), key, 1, FormDefinition(version=1, fields=fields))
-
-
-FILLED_IN: dict[str, dict[str, Any]] = {
-    "pharmacy": {
-        "store_kind": "chain",
-        "medical_insurance": True,
-        "otc_out_of_stock": ["布洛芬缓释胶囊 0.3g×20粒", "复方感冒灵颗粒 10g×9袋"],
-        "our_skus_on_shelf": 14,
-        "shelf_position": "eye_level",
-        "competitor_promotions": ["buy_gift", "staff_incentive"],
-        "competitor_promotion_details": "某品牌感冒药买二送一，11月1日至30日；店员每盒提成2元",
-        "pharmacist_attitude": "price_sensitive",
-        "staff_trained": False,
-        "monthly_boxes": 120,
-        "notes": "店长希望下周送样品",
-    },
-    "clinic": {
-        "clinic_kind": "dental",
-        "daily_patients": 40,
-        "decision_maker": "owner_doctor",
-        "decision_maker_contact": "王院长",
-        "equipment_in_use": [
-            {
-                "model": "西诺德 Axano 牙椅",
-                "quantity": 3,
-                "purchase_year": 2019,
-                "under_warranty": False,
-            },
-            {"model": "W&H 高压灭菌器", "quantity": 1},
-        ],
-        "maintenance_frequency": "quarterly",
-        "current_supplier": "杭州某医疗器械公司",
-        "supplier_satisfaction": "dissatisfied",
-        "budget_window": "this_quarter",
-        "budget_amount": 25.5,
-        "demo_requested": True,
-    },
-    "supermarket": {
-        "store_format": "hypermarket",
-        "shelf_share": 18.5,
-        "facings": [
-            {"sku": "650ml 原味", "facings": 6},
-            {"sku": "330ml 柠檬味", "facings": 4},
-            {"sku": "1.5L 家庭装", "facings": 0},
-        ],
-        "out_of_stock_skus": ["1.5L 家庭装"],
-        "price_tags_correct": False,
-        "price_tag_issues": ["330ml 柠檬味：价签仍是促销价 3.5 元"],
-        "promotion_running": True,
-        "promotion_type": "floor_stack",
-        "promotion_ends_on": "2026-12-31",
-        "competitor_activity": ["price_war", "promoter"],
-        "manager_attitude": "cooperative",
-    },
-}
 
 
 @pytest.mark.parametrize("key", [t.key for t in DEFAULT_CUSTOMER_TYPES])

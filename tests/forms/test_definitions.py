@@ -10,7 +10,7 @@ from backend.forms.definitions import (
     FormDefinitionInput,
     definition_problems,
 )
-from tests.forms.helpers import field, label, options
+from tests.factories.forms import field, label, options
 
 
 def parse_errors(*fields: dict[str, Any]) -> list[tuple[str, str]]:

@@ -2,7 +2,7 @@
 
 from backend.forms.answers import answer_rows, pending_items, profile_tags, validate_answers
 from backend.forms.definitions import FormVersion
-from tests.forms.helpers import field, form, label, options
+from tests.factories.forms import field, form, label, options
 
 
 def card_form() -> FormVersion:

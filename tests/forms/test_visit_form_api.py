@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.errors import NotFound
 from backend.forms import service as forms_service
 from backend.models import Event, VisitForm
-from tests.conftest import Org, World
-from tests.forms.test_defaults import FILLED_IN
+from tests.factories.forms import FILLED_IN
+from tests.factories.world import Org, World
 
 TWO_FIELDS = [
     {

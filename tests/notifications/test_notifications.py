@@ -4,9 +4,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db import session_scope
+from backend.kit.time import utc_now
 from backend.models import Notification
 from backend.notifications import service
-from tests.conftest import Actor, World
+from tests.factories.world import Actor, World
 
 BASE = "/api/v1/notifications"
 
@@ -27,6 +28,7 @@ async def _notify(
                     body={"zh": "照片不清晰", "en": "The photos are blurred"},
                     subject_type="visit",
                     subject_id=uuid.uuid4(),
+                    now=utc_now(),
                 )
             )
     return out
@@ -111,6 +113,7 @@ async def test_one_language_is_filled_from_the_other(
             body={"zh": "只有中文"},
             subject_type="visit",
             subject_id=uuid.uuid4(),
+            now=utc_now(),
         )
     assert note.title == {"zh": "Only English", "en": "Only English"}
     assert note.body == {"zh": "只有中文", "en": "只有中文"}

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image, ImageChops, ImageFont
 from PIL.TiffImagePlugin import IFDRational
 
+from backend.kit import fonts
 from backend.photos.exceptions import InvalidPhoto, PhotoTooLarge
 from backend.photos.processing import (
     MAX_UPLOAD_BYTES,
@@ -32,7 +33,7 @@ from backend.photos.processing import (
     to_int64,
     watermark_band_height,
 )
-from tests.photos.images import (
+from tests.factories.images import (
     FONT_CANDIDATES,
     decode,
     encode,
@@ -50,7 +51,7 @@ def font_path() -> Path:
     for candidate in FONT_CANDIDATES:
         if Path(candidate).is_file():
             return Path(candidate)
-    pytest.fail("no CJK font: apt-get install -y fonts-wqy-microhei")
+    pytest.fail(f"no CJK font: {fonts.FIX}")
 
 
 @pytest.fixture(scope="module")
@@ -553,7 +554,7 @@ def _drawn_on_the_band(base: Image.Image, lines: list[str], font_path: Path) -> 
     """The watermark drawn the plain way: darken the band, draw each line straight onto it."""
     from PIL import ImageDraw
 
-    from backend.photos.processing import _DARKEN, _font, _font_size, _pad
+    from backend.photos.processing import _DARKEN, _clipped, _font, _font_size, _pad
 
     image = base.copy()
     width, height = image.size
@@ -564,6 +565,7 @@ def _drawn_on_the_band(base: Image.Image, lines: list[str], font_path: Path) -> 
     if longest > width - 2 * pad and longest > 0:
         size = max(6, math.floor(size * (width - 2 * pad) / longest))
         font = _font(font_path, size)
+        lines = [_clipped(line, font, width - 2 * pad) for line in lines]
     box = (0, height - band_h, width, height)
     band = image.crop(box).point(_DARKEN)
     draw = ImageDraw.Draw(band)

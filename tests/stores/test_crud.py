@@ -3,8 +3,8 @@ import uuid
 
 import httpx
 
-from tests.conftest import World
-from tests.stores.conftest import Stores
+from tests.factories.stores import Stores
+from tests.factories.world import World
 
 
 async def test_create_get_patch(client: httpx.AsyncClient, world: World, stores: Stores) -> None:

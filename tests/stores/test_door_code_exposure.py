@@ -30,15 +30,12 @@ from backend.db import session_scope
 from backend.models import Event, Organization, Store
 from backend.ops import docs
 from backend.stores import qr
-from tests.conftest import Actor, Org, World
-from tests.photos.images import encode, synthetic_photo
-from tests.visits.conftest import Field, fill_form, iso
+from tests.factories.forms import fill_form
+from tests.factories.stores import create_team
+from tests.factories.visits import KINDS, Field, iso, photo_set
+from tests.factories.world import Actor, Org, World
 
-KINDS = ("storefront", "shelf", "conversation")
-PHOTOS = {
-    kind: encode(synthetic_photo(70 + i, (480, 360)), "JPEG", quality=80)
-    for i, kind in enumerate(KINDS)
-}
+PHOTOS = photo_set(70, (480, 360))
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 # Query strings walked besides the bare path (a stale key fails the test, like a missing value).
@@ -134,15 +131,8 @@ async def _visit(
 
 async def build_scene(client: httpx.AsyncClient, world: World) -> Scene:
     org, other = await world.org(), await world.org()
-    team = await _post(
-        client,
-        "/api/v1/teams",
-        org.admin,
-        json={
-            "name": f"杭州一组 {uuid.uuid4().hex[:4]}",
-            "supervisor_id": str(org.supervisor.id),
-            "member_ids": [str(org.rep.id), str(org.other_rep.id)],
-        },
+    team = await create_team(
+        client, org, f"杭州一组 {uuid.uuid4().hex[:4]}", members=[org.rep, org.other_rep]
     )
     field = Field(client, org)
     approved_at = await field.store(team_id=team["id"])

@@ -3,8 +3,8 @@ from typing import Any
 import httpx
 
 from backend.stores import csv_import
-from tests.conftest import Org, World
-from tests.stores.conftest import Stores
+from tests.factories.stores import Stores
+from tests.factories.world import Org, World
 
 HEADER = "code,name,address,lat,lng,geofence_radius_m,customer_type,team\n"
 

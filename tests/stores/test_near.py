@@ -11,8 +11,9 @@ from backend.kit.geo import haversine_m
 from backend.kit.pagination import PageParams
 from backend.stores import service as store_service
 from backend.stores.schemas import StoreCreate
-from tests.conftest import Org, World
-from tests.stores.conftest import SHANGHAI
+from tests.factories.world import Org, World
+
+SHANGHAI = (31.2304, 121.4737)
 
 
 async def _seed(

@@ -14,8 +14,8 @@ from PIL import Image
 from backend.config import Settings
 from backend.kit import fonts
 from backend.main import create_app
-from tests.conftest import World
-from tests.stores.conftest import Stores
+from tests.factories.stores import Stores
+from tests.factories.world import World
 
 NAME = "老百姓大药房（南京东路店）"
 ADDRESS = "上海市黄浦区南京东路 100 号"

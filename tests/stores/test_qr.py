@@ -11,8 +11,8 @@ from backend.models import Store
 from backend.stores import qr
 from backend.stores import service as store_service
 from backend.stores.exceptions import InvalidQr
-from tests.conftest import World
-from tests.stores.conftest import Stores
+from tests.factories.stores import Stores
+from tests.factories.world import World
 
 
 def _token(store: dict[str, object]) -> str:

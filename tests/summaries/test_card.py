@@ -12,7 +12,7 @@ from backend.summaries.card import (
     duration_text,
     trust_level,
 )
-from tests.summaries.samples import CHECK_IN, DUE, SUBMIT, sample_input
+from tests.factories.summaries import CHECK_IN, DUE, SUBMIT, sample_input
 
 DOCUMENTED_KEYS = {
     "version",
@@ -106,7 +106,7 @@ def test_next_action_with_countdown_as_of_submit() -> None:
     action = build_summary(sample_input())["next_action"]
     assert action == {
         "type": "send_sample",
-        "type_label": {"zh": "送样", "en": "Send sample"},
+        "type_label": {"zh": "送样品", "en": "Send a sample"},
         "due_at": "2024-05-03T06:30:00Z",
         "due_local": "2024-05-03 14:30",
         "note": "带 20 盒样品",
@@ -123,9 +123,9 @@ def test_next_action_with_countdown_as_of_submit() -> None:
 @pytest.mark.parametrize(
     ("kind", "zh"),
     [
-        ("send_sample", "送样"),
+        ("send_sample", "送样品"),
         ("quote", "报价"),
-        ("demo", "演示"),
+        ("demo", "产品演示"),
         ("follow_up_call", "电话回访"),
         ("other", "其他"),
     ],

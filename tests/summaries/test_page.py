@@ -9,7 +9,7 @@ from backend.summaries.card import (
     build_summary,
 )
 from backend.summaries.page import render_summary_page, safe_url
-from tests.summaries.samples import DUE, sample_input
+from tests.factories.summaries import DUE, sample_input
 
 EVIL = '<script>alert("x")</script>'
 PHOTOS = {k: f"/s/TOKEN/photos/{k}" for k in ("storefront", "shelf", "conversation")}
@@ -45,7 +45,7 @@ def test_page_is_self_contained_and_localised() -> None:
     assert srcs == [PHOTOS["storefront"], PHOTOS["shelf"], PHOTOS["conversation"]]
     english = render_summary_page(summary, locale="en", photo_urls={})
     assert (
-        '<html lang="en">' in english and "Send sample" in english and "due in 2 d 4 h" in english
+        '<html lang="en">' in english and "Send a sample" in english and "due in 2 d 4 h" in english
     )
     assert "<img" not in english
     assert "Due 2024-05-03 14:30 (at submit)" in english and "35 m<" in english

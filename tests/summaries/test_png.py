@@ -26,7 +26,7 @@ from backend.summaries.png import (
     render_summary_png,
     wrap,
 )
-from tests.summaries.samples import DUE, jpeg, sample_input
+from tests.factories.summaries import DUE, jpeg, sample_input
 
 
 def pixels(png: bytes) -> NDArray[np.uint8]:

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.db import session_scope
 from backend.kit.time import utc_now
 from backend.models import Event, Visit
-from tests.conftest import World
-from tests.visits.conftest import STORE_LAT, Field, iso, north
+from tests.factories.stores import STORE_LAT
+from tests.factories.visits import Field, iso, north
+from tests.factories.world import World
 
 
 def flag_codes(visit: dict[str, Any]) -> set[str]:
@@ -68,11 +69,7 @@ async def test_geofence_edges_online_and_offline(field: Field) -> None:
     at_edge = field.check_in_body(store, lat=north(250), accuracy_m=100)
     accepted = await field.check_in(at_edge)
     assert accepted.status_code == 201, accepted.text
-    await field.client.post(
-        f"/api/v1/visits/{accepted.json()['id']}/abandon",
-        json={"reason": "test"},
-        headers=field.org.rep.headers,
-    )
+    await field.abandon(accepted.json()["id"], "test")
     beyond = field.check_in_body(store, lat=north(251), accuracy_m=100)
     refused = await field.check_in(beyond)
     assert refused.status_code == 422
@@ -126,11 +123,7 @@ async def test_fifty_km_in_ten_minutes_is_impossible_travel(field: Field) -> Non
     response = await field.check_in(first)
     assert response.status_code == 201
     assert "impossible_travel" not in flag_codes(response.json())
-    await field.client.post(
-        f"/api/v1/visits/{response.json()['id']}/abandon",
-        json={"reason": "next store"},
-        headers=field.org.rep.headers,
-    )
+    await field.abandon(response.json()["id"], "next store")
     second = await field.check_in(field.check_in_body(near))
     assert second.status_code == 201
     assert "impossible_travel" in flag_codes(second.json())
@@ -328,29 +321,15 @@ async def test_the_database_refuses_changes_to_the_check_in(
 async def test_abandon_by_the_rep_with_a_reason(field: Field) -> None:
     store = await field.store()
     visit_id = (await field.check_in(field.check_in_body(store))).json()["id"]
-    other = await field.client.post(
-        f"/api/v1/visits/{visit_id}/abandon",
-        json={"reason": "x"},
-        headers=field.org.other_rep.headers,
-    )
+    other = await field.abandon(visit_id, "x", field.org.other_rep)
     assert other.status_code == 404
-    missing_reason = await field.client.post(
-        f"/api/v1/visits/{visit_id}/abandon", json={"reason": " "}, headers=field.org.rep.headers
-    )
+    missing_reason = await field.abandon(visit_id, " ")
     assert missing_reason.status_code == 422
-    done = await field.client.post(
-        f"/api/v1/visits/{visit_id}/abandon",
-        json={"reason": "店门关闭"},
-        headers=field.org.rep.headers,
-    )
+    done = await field.abandon(visit_id, "店门关闭")
     assert done.status_code == 200
     assert done.json()["status"] == "abandoned"
     assert done.json()["abandon_reason"] == "店门关闭"
-    again = await field.client.post(
-        f"/api/v1/visits/{visit_id}/abandon",
-        json={"reason": "other"},
-        headers=field.org.rep.headers,
-    )
+    again = await field.abandon(visit_id, "other")
     assert again.status_code == 409
     assert again.json()["code"] == "visit_not_open"
     # After abandoning, a new visit can start.

@@ -1,9 +1,7 @@
 import io
 import uuid
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-import httpx
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
@@ -12,71 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.db import session_scope
 from backend.kit.time import utc_now
 from backend.models import Event, Visit
-from tests.photos.images import encode, synthetic_photo
-from tests.visits.conftest import Field, fill_form, iso
-
-KINDS = ("storefront", "shelf", "conversation")
+from tests.factories.forms import fill_form
+from tests.factories.visits import (
+    KINDS,
+    Field,
+    add_photos,
+    complete,
+    next_action,
+    photo_set,
+    rep_put,
+    start,
+    submit,
+)
 
 
 @pytest.fixture(scope="module")
 def photos() -> dict[str, bytes]:
-    return {
-        kind: encode(synthetic_photo(40 + i, (800, 600)), "JPEG", quality=80)
-        for i, kind in enumerate(KINDS)
-    }
-
-
-async def start(field: Field) -> dict[str, Any]:
-    store = await field.store()
-    response = await field.check_in(field.check_in_body(store))
-    assert response.status_code == 201, response.text
-    visit: dict[str, Any] = response.json()
-    return visit
-
-
-async def rep_put(field: Field, url: str, **kwargs: Any) -> httpx.Response:
-    return await field.client.put(url, headers=field.org.rep.headers, **kwargs)
-
-
-async def add_photos(field: Field, visit_id: str, photos: dict[str, bytes]) -> None:
-    for kind, data in photos.items():
-        response = await rep_put(
-            field,
-            f"/api/v1/visits/{visit_id}/photos/{kind}",
-            files={"file": (f"{kind}.jpg", data, "image/jpeg")},
-        )
-        assert response.status_code == 201, response.text
-
-
-def next_action(checked_in_at: str, after: timedelta = timedelta(days=2)) -> dict[str, Any]:
-    import uuid
-
-    due = datetime.fromisoformat(checked_in_at) + after
-    return {
-        "id": str(uuid.uuid4()),
-        "type": "send_sample",
-        "due_at": iso(due),
-        "note": "送样品两盒",
-    }
-
-
-async def complete(field: Field, visit: dict[str, Any], photos: dict[str, bytes]) -> None:
-    await add_photos(field, visit["id"], photos)
-    answers = fill_form(visit["form"]["fields"])
-    response = await rep_put(
-        field, f"/api/v1/visits/{visit['id']}/answers", json={"answers": answers}
-    )
-    assert response.status_code == 200, response.text
-    response = await rep_put(
-        field, f"/api/v1/visits/{visit['id']}/next-action", json=next_action(visit["checked_in_at"])
-    )
-    assert response.status_code == 201, response.text
-
-
-async def submit(field: Field, visit_id: str) -> httpx.Response:
-    return await field.client.post(
-        f"/api/v1/visits/{visit_id}/submit", headers=field.org.rep.headers
-    )
+    return photo_set(40, (800, 600))
 
 
 async def test_submit_lists_everything_missing_at_once(
@@ -294,9 +244,7 @@ async def test_version_pinning_across_a_form_change(field: Field, photos: dict[s
     ok = await rep_put(field, f"/api/v1/visits/{visit['id']}/answers", json={"answers": answers})
     assert ok.status_code == 200, ok.text
     assert ok.json()["form"]["version"] == 1
-    await field.client.post(
-        f"/api/v1/visits/{visit['id']}/abandon", json={"reason": "x"}, headers=field.org.rep.headers
-    )
+    await field.abandon(visit["id"], "x")
     fresh = await start(field)
     assert fresh["form"]["version"] == 2
     assert [f["key"] for f in fresh["form"]["fields"]] == ["only_question"]

@@ -9,7 +9,7 @@ from backend.db import create_engine, create_sessionmaker, session_scope
 from backend.kit.time import utc_now
 from backend.models import Event, Visit
 from backend.visits import jobs
-from tests.visits.conftest import Field
+from tests.factories.visits import Field
 
 
 async def test_stale_visits_are_abandoned_exactly_once_by_two_schedulers(

@@ -17,8 +17,9 @@ from backend.kit.storage import LocalStorage
 from backend.models import Photo, PhotoHashBand, PhotoKind
 from backend.photos.processing import hash_bands
 from backend.photos.service import BAND_BITS
-from tests.photos.images import encode, png_bomb, synthetic_photo
-from tests.visits.conftest import Field
+from tests.factories.images import encode, png_bomb, synthetic_photo
+from tests.factories.stores import create_team
+from tests.factories.visits import Field
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +29,7 @@ def camera_jpeg() -> bytes:
 
 async def open_visit(field: Field, team: bool = False) -> str:
     if team:
-        response = await field.client.post(
-            "/api/v1/teams",
-            json={
-                "name": f"team {uuid.uuid4().hex[:6]}",
-                "supervisor_id": str(field.org.supervisor.id),
-                "member_ids": [str(field.org.rep.id)],
-            },
-            headers=field.org.admin.headers,
-        )
-        assert response.status_code == 201
+        await create_team(field.client, field.org)
     store = await field.store()
     response = await field.check_in(field.check_in_body(store))
     assert response.status_code == 201, response.text
@@ -53,6 +45,14 @@ async def put_photo(
         files={"file": (filename, data, "image/jpeg")},
         headers=field.org.rep.headers,
     )
+
+
+async def _photo_then_another_visit(field: Field, photo: bytes) -> tuple[str, str]:
+    """A visit with ``photo`` as its storefront, given up, and then the rep's next open visit."""
+    first = await open_visit(field)
+    assert (await put_photo(field, first, "storefront", photo)).status_code == 201
+    await field.abandon(first, "next")
+    return first, await open_visit(field)
 
 
 async def photo_rows(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
@@ -137,12 +137,7 @@ async def test_unknown_kind_is_a_validation_error(field: Field, camera_jpeg: byt
 async def test_duplicate_photo_flags_only_the_second_visit(
     field: Field, camera_jpeg: bytes
 ) -> None:
-    first = await open_visit(field)
-    assert (await put_photo(field, first, "storefront", camera_jpeg)).status_code == 201
-    await field.client.post(
-        f"/api/v1/visits/{first}/abandon", json={"reason": "next"}, headers=field.org.rep.headers
-    )
-    second = await open_visit(field)
+    first, second = await _photo_then_another_visit(field, camera_jpeg)
     copy = Image.open(io.BytesIO(camera_jpeg)).resize((800, 600))
     recompressed = encode(copy, "JPEG", quality=60)
     response = await put_photo(field, second, "shelf", recompressed)
@@ -200,12 +195,7 @@ async def test_replacing_a_photo_rewrites_its_hash_bands(
 async def test_the_same_bytes_in_another_visit_are_an_identical_duplicate(
     field: Field, camera_jpeg: bytes
 ) -> None:
-    first = await open_visit(field)
-    assert (await put_photo(field, first, "storefront", camera_jpeg)).status_code == 201
-    await field.client.post(
-        f"/api/v1/visits/{first}/abandon", json={"reason": "next"}, headers=field.org.rep.headers
-    )
-    second = await open_visit(field)
+    _, second = await _photo_then_another_visit(field, camera_jpeg)
     response = await put_photo(field, second, "shelf", camera_jpeg)
     assert response.status_code == 201
     flags = response.json()["flags"]
@@ -217,9 +207,7 @@ async def test_photos_are_refused_once_the_visit_is_closed(
     field: Field, camera_jpeg: bytes
 ) -> None:
     visit_id = await open_visit(field)
-    await field.client.post(
-        f"/api/v1/visits/{visit_id}/abandon", json={"reason": "x"}, headers=field.org.rep.headers
-    )
+    await field.abandon(visit_id, "x")
     response = await put_photo(field, visit_id, "storefront", camera_jpeg)
     assert response.status_code == 409
     assert response.json()["code"] == "visit_not_open"

@@ -12,10 +12,10 @@ from pydantic import SecretStr
 
 from backend.config import Settings, StorageBackend
 from backend.main import create_app
-from tests.conftest import World
-from tests.photos.images import encode, synthetic_photo
+from tests.factories.images import encode, synthetic_photo
+from tests.factories.visits import Field
+from tests.factories.world import World
 from tests.s3 import ACCESS_KEY, SECRET_KEY
-from tests.visits.conftest import Field
 
 
 @pytest.fixture

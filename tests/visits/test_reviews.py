@@ -4,31 +4,28 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import World
-from tests.photos.images import encode, synthetic_photo
-from tests.visits.conftest import Field, fill_form
-from tests.visits.test_completion import KINDS, complete, next_action, rep_put, start, submit
+from tests.factories.forms import fill_form
+from tests.factories.images import encode, synthetic_photo
+from tests.factories.stores import create_team
+from tests.factories.visits import (
+    Field,
+    complete,
+    next_action,
+    photo_set,
+    rep_put,
+    start,
+    submit,
+)
+from tests.factories.world import World
 
 
 @pytest.fixture(scope="module")
 def photos() -> dict[str, bytes]:
-    return {
-        kind: encode(synthetic_photo(70 + i, (640, 480)), "JPEG", quality=80)
-        for i, kind in enumerate(KINDS)
-    }
+    return photo_set(70, (640, 480))
 
 
 async def make_team(field: Field) -> None:
-    response = await field.client.post(
-        "/api/v1/teams",
-        json={
-            "name": f"杭州{uuid.uuid4().hex[:4]}组",
-            "supervisor_id": str(field.org.supervisor.id),
-            "member_ids": [str(field.org.rep.id)],
-        },
-        headers=field.org.admin.headers,
-    )
-    assert response.status_code == 201
+    await create_team(field.client, field.org, f"杭州{uuid.uuid4().hex[:4]}组")
 
 
 async def submitted_visit(field: Field, photos: dict[str, bytes]) -> dict[str, Any]:

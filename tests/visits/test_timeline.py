@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from backend.kit.time import utc_now
-from tests.visits.conftest import Field
+from tests.factories.visits import Field
 
 
 async def test_store_timeline_shows_recent_visible_visits(field: Field) -> None:
@@ -11,9 +11,7 @@ async def test_store_timeline_shows_recent_visible_visits(field: Field) -> None:
         store, captured_at=utc_now() - timedelta(days=10), queued_offline=True
     )
     old_id = (await field.check_in(old)).json()["id"]
-    await field.client.post(
-        f"/api/v1/visits/{old_id}/abandon", json={"reason": "old"}, headers=field.org.rep.headers
-    )
+    await field.abandon(old_id, "old")
     mine = (await field.check_in(field.check_in_body(store))).json()["id"]
     theirs = (await field.check_in(field.check_in_body(store), field.org.other_rep)).json()["id"]
     await field.check_in(field.check_in_body(other_store), field.org.admin)  # refused: admin

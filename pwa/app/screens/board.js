@@ -1,5 +1,6 @@
 // Supervisor: the team board of open next actions with countdowns, overdue first and in red.
 import { h, add, t, countdown, learnServerTime } from '../ui.js';
+import { actionLabel } from '../policy.js';
 import { api } from '../api.js';
 import { kvGet, kvSet } from '../db.js';
 
@@ -31,7 +32,7 @@ export async function render(main) {
       return h('li', { class: `card${left.overdue ? ' attention' : ''}` },
         h('div', { class: 'row' }, h('strong', { class: 'grow' }, data.names.reps[a.assignee_id] || a.assignee_id.slice(0, 8)),
           h('span', { class: left.overdue ? 'overdue countdown' : 'countdown', dataset: { due: a.due_at } }, left.text)),
-        h('div', {}, t(`action_${a.type}`), ' · ', a.store?.name || data.names.stores[a.store_id] || ''),
+        h('div', {}, actionLabel(a.type), ' · ', a.store?.name || data.names.stores[a.store_id] || ''),
         a.reschedule_count ? h('div', { class: 'muted' }, t('rescheduled_n', { n: a.reschedule_count })) : null);
     };
     box.replaceChildren(

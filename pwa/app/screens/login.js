@@ -5,6 +5,7 @@
 import { h, add, t, toast } from '../ui.js';
 import { login, lastUsername, session, rememberUser } from '../auth.js';
 import { refreshMe } from '../cache.js';
+import { refreshPolicy } from '../policy.js';
 
 const DOOR_LINK = /^\/q\//;
 
@@ -55,7 +56,8 @@ export async function render(main, _params, { navigate }) {
       button.disabled = true;
       try {
         await login(username.value.trim(), password.value);
-        const who = await refreshMe();
+        // Who this is, and the server's rules the screens apply (policy.js), before the first one.
+        const [who] = await Promise.all([refreshMe(), refreshPolicy().catch(() => null)]);
         rememberUser(who);
         window.dispatchEvent(new CustomEvent('doorstep:signed-in'));
         sessionStorage.removeItem('doorstep.after_login');

@@ -1,6 +1,6 @@
 // The outbox: what waits to be sent, the last error of each item, retry now. Items that need
 // attention stay until the rep fixes, retries or discards them: nothing disappears silently.
-import { h, add, t, clear, formatTime, formatBytes } from '../ui.js';
+import { h, add, t, clear, formatTime, formatBytes, problemText } from '../ui.js';
 import * as outbox from '../outbox.js';
 import * as visits from '../visits.js';
 
@@ -26,9 +26,8 @@ export async function render(main) {
           h('strong', { class: 'grow' }, t(`item_${item.kind}`), item.photo_kind ? ` · ${t(`photo_${item.photo_kind}`)}` : ''),
           h('span', { class: `chip ${attention ? 'red' : 'amber'}` }, attention ? t('needs_attention') : t('waiting'))),
         h('div', { class: 'muted' }, names[item.visit_id] || '', ' · ', formatTime(item.created_at),
-          item.blob ? ` · ${formatBytes(item.blob.size)}` : '', item.attempts ? ` · ${t('attempts', { n: item.attempts })}` : ''),
-        error ? h('p', { class: attention ? 'error-text' : 'muted' }, t('last_error'), ': ',
-          t(`code_${error.problem?.code || error.code}`, { fallback: error.detail || '' })) : null,
+          item.blob instanceof Blob ? ` · ${formatBytes(item.blob.size)}` : '', item.attempts ? ` · ${t('attempts', { n: item.attempts })}` : ''),
+        error ? h('p', { class: attention ? 'error-text' : 'muted' }, t('last_error'), ': ', problemText(error)) : null,
         attention ? h('div', { class: 'row' },
           h('button', { type: 'button', onclick: () => outbox.retryItem(item.seq) }, t('retry')),
           item.visit_id && !item.visit_id.startsWith('action:') ? h('a', { class: 'button', href: `/visit/${item.visit_id}`, 'data-link': '' }, t('open_visit_button')) : null,

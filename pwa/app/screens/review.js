@@ -3,6 +3,7 @@
 // manager opens (/visit/<id> too) is shown here read-only; the decision is offered only while
 // the visit awaits review.
 import { h, add, t, clear, toast, formatTime, pick } from '../ui.js';
+import { actionLabel } from '../policy.js';
 import { api } from '../api.js';
 import { photoGrid } from '../photo-grid.js';
 import { statusChip } from './today.js';
@@ -66,7 +67,7 @@ async function detail(main, id, navigate) {
     h('p', { class: 'muted' }, t('check_in_distance', { distance: Math.round(visit.check_in.distance_m), accuracy: Math.round(visit.check_in.accuracy_m) })),
     photoGrid(visit.photos),
     (summary.answers || []).length ? h('dl', { class: 'facts' }, summary.answers.flatMap((a) => [h('dt', {}, pick(a.label)), h('dd', {}, pick(a.display))])) : null,
-    visit.next_action ? h('p', {}, h('strong', {}, t('next_action'), t('label_colon')), t(`action_${visit.next_action.type}`), ' · ', formatTime(visit.next_action.due_at), visit.next_action.note ? ` · ${visit.next_action.note}` : '') : null,
+    visit.next_action ? h('p', {}, h('strong', {}, t('next_action'), t('label_colon')), actionLabel(visit.next_action.type), ' · ', formatTime(visit.next_action.due_at), visit.next_action.note ? ` · ${visit.next_action.note}` : '') : null,
     lastReview(visit),
     awaitsReview ? decisionForm(id, navigate) : h('p', { class: 'muted', id: 'read-only-note' }, t('read_only_visit')));
 }

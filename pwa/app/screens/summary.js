@@ -1,6 +1,7 @@
 // The summary card after submit (the server builds it), with a share link. Until the submit has
 // synced, the card says so and shows what the phone already knows.
 import { h, add, t, clear, toast, formatTime, countdown, pick } from '../ui.js';
+import { actionLabel } from '../policy.js';
 import { api } from '../api.js';
 import { photoGrid } from '../photo-grid.js';
 import * as visits from '../visits.js';
@@ -24,7 +25,7 @@ function card(summary, visit) {
     (summary.profile_tags || []).length ? h('p', {}, summary.profile_tags.map((tag) => [h('span', { class: 'chip' }, pick(tag.label)), ' '])) : null,
     (summary.answers || []).length ? h('dl', { class: 'facts' }, summary.answers.flatMap((a) => [h('dt', {}, pick(a.label)), h('dd', {}, pick(a.display))])) : null,
     (summary.pending || []).map((p) => h('div', {}, h('strong', {}, pick(p.label)), h('ul', {}, p.items.map((i) => h('li', {}, i))))),
-    action ? h('p', {}, h('strong', {}, t('next_action'), t('label_colon')), t(`action_${action.type}`), ' · ',
+    action ? h('p', {}, h('strong', {}, t('next_action'), t('label_colon')), actionLabel(action.type), ' · ',
       h('span', { class: countdown(action.due_at).overdue ? 'overdue' : '' }, countdown(action.due_at).text)) : null);
 }
 

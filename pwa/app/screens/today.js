@@ -1,11 +1,12 @@
 // Today: the open visit, my next actions by countdown (overdue in red), rework requests and
 // recent visits with their review status. Drawn from the IndexedDB copy first (instant, and
 // offline), then refreshed from the server when online.
-import { h, add, t, clear, countdown, formatTime, learnServerTime, serverNow, toast } from '../ui.js';
+import { h, add, t, clear, countdown, formatTime, learnServerTime, serverNow, toast, problemText } from '../ui.js';
 import { api } from '../api.js';
 import { kvGet, kvSet } from '../db.js';
 import { activeDrafts, drafts, adopt } from '../visits.js';
 import * as outbox from '../outbox.js';
+import { actionLabel, horizonDays } from '../policy.js';
 
 const STATUS_CHIP = { open: '', submitted: 'amber', approved: 'green', rejected: 'red', abandoned: '' };
 
@@ -27,18 +28,13 @@ async function fetchToday() {
   return value;
 }
 
-const RESCHEDULE_DAYS = 7;
-
 function toLocalInput(ms) {
   const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
   return d.toISOString().slice(0, 16);
 }
 
 /** A refusal the outbox kept for an item, in plain words. */
-function refusalOf(item) {
-  const error = item.last_error || {};
-  return t(`code_${error.problem?.code || error.code}`, { fallback: error.detail || '' });
-}
+const refusalOf = (item) => problemText(item.last_error || {});
 
 const ACTION_KINDS = ['complete_action', 'reschedule_action'];
 
@@ -73,14 +69,14 @@ function confirmButton(id, label, onConfirm) {
 }
 
 /**
- * One open next action with "Done" (optional note) and "Reschedule" (new due time within 7 days
- * and a required reason). Both go through the outbox, so they work offline; `queued` holds this
+ * One open next action with "Done" (optional note) and "Reschedule" (new due time within the
+ * server's horizon, GET /api/v1/config, and a required reason). Both go through the outbox, so they work offline; `queued` holds this
  * action's writes still waiting ({done, move, refused}). `onChanged` redraws the list.
  */
 function actionRow(action, storeName, { queued = {}, onChanged }) {
   const dueAt = queued.move?.body.due_at || action.due_at;
   const left = countdown(dueAt);
-  const what = t(`action_${action.type}`);
+  const what = actionLabel(action.type);
   const slug = action.id;
   const panel = h('div', { class: 'action-panel', id: `action-panel-${slug}` });
   const message = h('p', { class: 'error-text', role: 'alert', id: `action-error-${slug}` }, queued.refused || '');
@@ -108,19 +104,20 @@ function actionRow(action, storeName, { queued = {}, onChanged }) {
   const openReschedule = () => {
     message.textContent = '';
     const now = serverNow();
-    const latest = now + RESCHEDULE_DAYS * 86400_000;
+    const days = horizonDays();
+    const latest = days ? now + days * 86400_000 : Infinity;
     const suggested = Math.min(Math.max(Date.parse(dueAt), now) + 86400_000, latest - 60_000);
     const due = h('input', {
       id: `resched-due-${slug}`, type: 'datetime-local', required: true,
-      min: toLocalInput(now + 60_000), max: toLocalInput(latest - 60_000), value: toLocalInput(suggested),
+      min: toLocalInput(now + 60_000), max: days ? toLocalInput(latest - 60_000) : undefined, value: toLocalInput(suggested),
     });
     const reason = h('textarea', { id: `resched-reason-${slug}`, maxlength: 500, rows: 2, required: true, 'aria-required': 'true' });
     for (const el of [due, reason]) el.addEventListener('input', () => { message.textContent = ''; });
     const confirm = confirmButton(`resched-confirm-${slug}`, t('confirm_reschedule'), async () => {
       message.textContent = '';
       const when = due.value ? new Date(due.value).getTime() : NaN;
-      if (!(when > serverNow()) || when > serverNow() + RESCHEDULE_DAYS * 86400_000) {
-        message.textContent = t('due_out_of_range', { latest: formatTime(new Date(latest).toISOString()) });
+      if (!(when > serverNow()) || (days && when > serverNow() + days * 86400_000)) {
+        message.textContent = days ? t('due_out_of_range', { latest: formatTime(new Date(latest).toISOString()) }) : t('due_in_past');
         due.focus();
         return false;
       }
@@ -132,7 +129,7 @@ function actionRow(action, storeName, { queued = {}, onChanged }) {
       }, message), t('action_reschedule_queued'), t('action_rescheduled'));
     });
     panel.replaceChildren(h('div', { class: 'card', role: 'group', 'aria-label': t('action_reschedule_for', { what }) },
-      h('label', { for: due.id }, t('new_due')), due,
+      h('label', { for: due.id }, days ? t('new_due', { n: days }) : t('new_due_any')), due,
       h('label', { for: reason.id }, t('reschedule_reason')), reason,
       h('div', { class: 'row' }, confirm, h('button', { type: 'button', onclick: closePanel }, t('cancel')))));
     due.focus();

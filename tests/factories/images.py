@@ -9,7 +9,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",)
+from backend.kit import fonts
+
+# Where the watermark font is looked for: the packaged one first, then the system locations.
+FONT_CANDIDATES = fonts.CANDIDATES
 
 
 def synthetic_photo(seed: int, size: tuple[int, int] = (1600, 1200)) -> Image.Image:
