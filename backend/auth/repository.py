@@ -8,7 +8,7 @@ username up system-wide (``login_names``) and the throttle keys are not tenant d
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,28 +61,19 @@ async def refresh_token_for_update(
 async def revoke_family(
     session: AsyncSession, org_id: uuid.UUID, family_id: uuid.UUID, now: datetime
 ) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(
-            RefreshToken.org_id == org_id,
-            RefreshToken.family_id == family_id,
-            RefreshToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
+    await _revoke(session, now, RefreshToken.org_id == org_id, RefreshToken.family_id == family_id)
 
 
 async def revoke_user_tokens(
     session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID, now: datetime
 ) -> None:
+    await _revoke(session, now, RefreshToken.org_id == org_id, RefreshToken.user_id == user_id)
+
+
+async def _revoke(session: AsyncSession, now: datetime, *which: ColumnElement[bool]) -> None:
+    """Revoke the matching live tokens (an earlier revocation keeps its own time)."""
     await session.execute(
-        update(RefreshToken)
-        .where(
-            RefreshToken.org_id == org_id,
-            RefreshToken.user_id == user_id,
-            RefreshToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
+        update(RefreshToken).where(*which, RefreshToken.revoked_at.is_(None)).values(revoked_at=now)
     )
 
 
