@@ -16,6 +16,9 @@ STAMP := $(VENV)/.doorstep-installed
 # backend/pwa.py, and the CJK font found by backend/kit/fonts.py.
 NODE_STAMP := node_modules/.doorstep-installed
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): most tests wait on servers, browsers and databases, so two
+# workers on two cores finish the suite in well under the time one takes; 0 runs in-process.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install dev system-deps run test lint format bench clean
@@ -59,7 +62,7 @@ run: $(STAMP)
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a silent pass.
 test: $(STAMP) system-deps
-	@status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$status
 

@@ -23,6 +23,15 @@ class StorageBackend(StrEnum):
     s3 = "s3"
 
 
+def _parse_host_list(value: object) -> object:
+    """``"a.example, 10.0.0.5"`` -> ``("a.example", "10.0.0.5")`` (lower case); lists pass."""
+    if isinstance(value, str):
+        return tuple(h.strip().lower().strip("[]") for h in value.split(",") if h.strip())
+    if isinstance(value, list | tuple):
+        return tuple(str(h).strip().lower().strip("[]") for h in value if str(h).strip())
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOORSTEP_", env_file=".env", extra="ignore", frozen=True
@@ -51,6 +60,11 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
 
     scheduler_enabled: bool = True
+    # Webhook hosts exempt from the SSRF rule (http allowed, private addresses allowed): exact
+    # host names or IP literals as written in endpoint URLs, comma-separated.
+    webhook_allowed_hosts: Annotated[
+        tuple[str, ...], NoDecode, BeforeValidator(_parse_host_list)
+    ] = ()
 
     max_body_bytes: Annotated[int, Field(ge=1024)] = 12 * 1024 * 1024
 
@@ -62,6 +76,9 @@ class Settings(BaseSettings):
     login_lockout_max_s: Annotated[int, Field(ge=1, le=86_400)] = 3600
     # Failed logins from one client address (an IPv6 /64) across all usernames; 0 turns it off.
     login_ip_max_failures: Annotated[int, Field(ge=0, le=100_000)] = 30
+    # API keys' rate limits are counted in each process: with N replicas, N makes each enforce
+    # its 1/N share of a key's limit (docs/integration.md, "Rate limits").
+    api_key_rate_limit_replicas: Annotated[int, Field(ge=1, le=1000)] = 1
     # Peers whose X-Forwarded-For is believed (addresses or CIDR networks, comma-separated).
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode, BeforeValidator(parse_networks)] = (
         parse_networks("127.0.0.1, ::1")

@@ -1,5 +1,5 @@
 """The demo organization: one city (Hangzhou), one team, a supervisor, four reps, ~60 stores, and
-a week of visits in every state.
+a week of visits, audit tours and rectifications in every state.
 
 People, the team and the stores are created through the domain services (so events, QR keys and
 defaults are exactly what a real organization gets). Everything is deterministic: the same seed
@@ -11,9 +11,13 @@ parameter"), and here the caller is the simulated clock. The plan decides who vi
 when (nearest-store routes, 3-5 visits a rep a working day, never overlapping), and what makes
 the week interesting: abandoned visits, poor GPS fixes, offline check-ins (one from a phone whose
 clock is fast), a visit far too short, a re-sent old photo, rejections and rework, overdue and
-rescheduled next actions. rep3 is at a store right now (checked in a few minutes ago); rep1, the
-login a newcomer tries first, has no open visit. Every step then runs in time order, in the
-caller's transaction, so each service sees the world as it was at that moment:
+rescheduled next actions. The supervisor audits five stores (green, amber and red audits, one
+failing a critical item); the failed items become rectifications for the stores' reps, who fix
+some during later visits there, and the supervisor verifies or reopens those; the critical one,
+never fixed, is overdue. rep3 is at a store right now (checked in a few minutes ago); rep1, the
+login a newcomer tries first, has no open visit and rectifications to do. Every step then runs
+in time order, in the caller's transaction, so each service sees the world as it was at that
+moment:
 
 - the check-in (``visits.check_in.check_in`` on the session's asyncpg connection) gets the
   request the phone would have sent: the position near the door, captured on the phone's clock,
@@ -22,13 +26,18 @@ caller's transaction, so each service sees the world as it was at that moment:
 - the photos are synthetic Pillow drawings (:func:`draw_photo`, drawn in worker threads ahead
   of their uploads) put through ``visits.photos.put_photo``: processed, watermarked, stored,
   hashed, and flagged when the duplicate lookup finds the re-sent one;
+- an audit starts at the door through ``audits.service.start`` with the same body as a
+  check-in, then its results, item photos and submit (which raises the rectifications) go
+  through the audits service; a fix's after photo, taken while the rep's visit at the store is
+  open, its submit and the supervisor's verify or reopen go through
+  ``rectifications.service``;
 - answers, the next action and the submission (with its summary card) go through
   ``visits.completion``, reviews through ``visits.reviews`` (a rejection notifies the rep), the
   action's completion or reschedule through ``actions.service``, an abandon through
   ``visits.service.abandon``;
 - the scheduler's jobs run at simulated ticks (just after each moment one of them has work, and
   at "now"), for the demo org only: the stale-visit job abandons the visit left open, the
-  reminder and escalation job sends the due-soon, due and overdue notices;
+  next-action and rectification jobs send the due-soon, due and overdue notices;
 - notifications older than a day are marked read through ``notifications.service``.
 
 So no flow, event payload or notification text is written twice, and a server started afterwards
@@ -47,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -60,6 +69,9 @@ from backend.actions import jobs as action_jobs
 from backend.actions import rules as action_rules
 from backend.actions import service as action_service
 from backend.actions.schemas import NextActionInput, RescheduleRequest
+from backend.audits import service as audit_service
+from backend.audits.checklist import Checklist, ChecklistItem
+from backend.audits.schemas import AuditStartRequest, RectificationChoice, SubmitRequest
 from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.db import driver_connection
@@ -70,6 +82,8 @@ from backend.kit.geo import haversine_m
 from backend.kit.pagination import PageParams
 from backend.kit.storage import Storage, build_storage
 from backend.models import (
+    OWED,
+    Audit,
     Event,
     NextAction,
     NextActionStatus,
@@ -78,6 +92,8 @@ from backend.models import (
     Organization,
     Photo,
     PhotoKind,
+    Rectification,
+    RectificationStatus,
     ReviewDecision,
     Store,
     Team,
@@ -87,6 +103,9 @@ from backend.models import (
 from backend.models.user import Role
 from backend.notifications import service as notification_service
 from backend.orgs import service as org_service
+from backend.rectifications import jobs as rectification_jobs
+from backend.rectifications import rules as rectification_rules
+from backend.rectifications import service as rectification_service
 from backend.stores import qr
 from backend.stores import service as store_service
 from backend.stores.schemas import StoreCreate
@@ -372,6 +391,9 @@ class HistoryCounts:
     photos: int = 0
     next_actions: int = 0
     overdue_actions: int = 0
+    audits: dict[str, int] = field(default_factory=dict)  # submitted audits by band
+    rectifications: dict[str, int] = field(default_factory=dict)  # by status
+    overdue_rectifications: int = 0
     notifications: int = 0
     events: int = 0
 
@@ -384,9 +406,11 @@ async def seed_demo_history(
     now: datetime | None = None,
     seed: int = DEMO_SEED,
 ) -> HistoryCounts:
-    """A week of visits by rep1..rep4 at their stores, in every state (see the module doc).
+    """A week of visits by rep1..rep4 at their stores and of the supervisor's audits with their
+    rectifications, in every state (see the module doc).
 
-    Does nothing (returns empty counts) when the demo organization has any visit already.
+    Does nothing (returns empty counts) when the demo organization has any visit already: the
+    audits are seeded with the visits, whose later visits fix their rectifications.
     """
     if await session.scalar(select(Visit.id).where(Visit.org_id == demo.org_id).limit(1)):
         return HistoryCounts()
@@ -403,15 +427,47 @@ async def seed_demo_history(
     )
     rng = random.Random(seed)
     horizon = timedelta(days=settings.next_action_horizon_days)
-    plans = _plan(rng, now, zone, reps, _territories(reps, stores), horizon)
-    answers = await _plan_answers(session, org.id, plans, rng, zone)
+    checklist = await audit_service.checklist_of(session, org.id, audit_service.STANDARD_KEY, None)
+    week = plan_week(rng, now, zone, reps, stores, checklist, horizon, seed=seed)
+    answers = await _plan_answers(session, org.id, week.visits, rng, zone)
     storage = build_storage(settings)
     await storage.start()
     try:
-        await _Week(session, settings, storage, org, supervisor, zone, now).run(plans, answers)
+        simulation = _Week(session, settings, storage, org, supervisor, zone, now)
+        await simulation.run(week.visits, answers, week.audits)
     finally:
         await storage.close()
     return await _counts(session, org.id, now)
+
+
+@dataclass
+class WeekPlan:
+    """The week decided before anything is written: the visits (in check-in order) and the
+    supervisor's audits with the fixes of their rectifications."""
+
+    visits: list[_Planned]
+    audits: list["_AuditPlan"]
+
+
+def plan_week(
+    rng: random.Random,
+    now: datetime,
+    zone: tzinfo,
+    reps: Sequence[User],
+    stores: Sequence[Store],
+    checklist: Checklist,
+    horizon: timedelta,
+    *,
+    seed: int = DEMO_SEED,
+) -> WeekPlan:
+    """Plan the week up to ``now`` (pure: nothing is read or written). ``rng`` is the visits'
+    stream (the caller goes on drawing the answers from it); the audits draw from their own,
+    so the visits are the same with or without them."""
+    territories = _territories(reps, stores)
+    visits = _plan(rng, now, zone, reps, territories, horizon)
+    audit_rng = random.Random(seed + AUDIT_SEED)
+    audits = _plan_audits(audit_rng, visits, checklist, now, zone, reps, territories)
+    return WeekPlan(visits, audits)
 
 
 async def _plan_answers(
@@ -443,12 +499,24 @@ async def _counts(session: AsyncSession, org_id: uuid.UUID, now: datetime) -> Hi
         select(Visit.status, func.count()).where(Visit.org_id == org_id).group_by(Visit.status)
     )
     open_actions = (NextAction.status == NextActionStatus.open, NextAction.due_at < now)
-    history = Event.subject_type.in_(("visit", "next_action"))
+    bands = await session.execute(
+        select(Audit.band, func.count()).where(Audit.org_id == org_id).group_by(Audit.band)
+    )
+    rect_states = await session.execute(
+        select(Rectification.status, func.count())
+        .where(Rectification.org_id == org_id)
+        .group_by(Rectification.status)
+    )
+    owed_late = (Rectification.status.in_(OWED), Rectification.due_at < now)
+    history = Event.subject_type.in_(("visit", "next_action", "audit", "rectification"))
     return HistoryCounts(
         visits={status.value: n for status, n in states},
         photos=await session.scalar(count(Photo)) or 0,
         next_actions=await session.scalar(count(NextAction)) or 0,
         overdue_actions=await session.scalar(count(NextAction, *open_actions)) or 0,
+        audits={band.value: n for band, n in bands if band is not None},
+        rectifications={status.value: n for status, n in rect_states},
+        overdue_rectifications=await session.scalar(count(Rectification, *owed_late)) or 0,
         notifications=await session.scalar(count(Notification)) or 0,
         events=await session.scalar(count(Event, history)) or 0,
     )
@@ -717,8 +785,390 @@ def _plan_actions(
         action.due_at = min(action.due_at + timedelta(days=2), action.rescheduled_at + horizon)
 
 
+# --- audit tours and rectifications ------------------------------------------------------------
+#
+# 王主管 audits five stores over the week with the org's `standard` checklist, at the door like a
+# rep's check-in. Each audit follows a script: what fails (the rest passes), so the week has
+# green, amber and red audits, one with a critical failure. Every failed item becomes a
+# rectification for the rep whose territory the store is in (the rep who visits it), and the
+# script says what the rep then does about each: the fixes happen during one of that rep's
+# later visits to the store (the after photo needs the visit open), and the supervisor verifies
+# or reopens them afterwards. What nobody fixes stays open: the critical item, raised early in
+# the week with its two-day deadline, is overdue and escalated by the rectification job; the
+# others are due in the days ahead (rep1's among them, so their Today shows one).
+
+# The audits' own random stream (added to the seed): the visits stay as they were without them.
+AUDIT_SEED = 0xA0D17
+# When the supervisor starts an audit (local time, plus up to 45 minutes).
+AUDIT_SLOTS = (time(10, 0), time(14, 30))
+AUDIT_MINUTES = (26.0, 44.0)
+# The shortest visit a fix is made in (its photo, then its submit, before the visit's submit).
+FIX_VISIT_MINUTES = 12.0
+# The supervisor looks at a fix this long after the visit that made it.
+JUDGE_DELAY_HOURS = (1.5, 6.0)
+_UPLOAD_DELAY = timedelta(seconds=3)
+
+
+def _fail(note: str) -> dict[str, Any]:
+    return {"result": "fail", "note": note}
+
+
+def _rated(value: int, note: str) -> dict[str, Any]:
+    return {"value": value, "note": note}
+
+
+@dataclass(frozen=True)
+class _AuditScript:
+    """One audit of the week (see above)."""
+
+    rep: int  # index into REPS: the store is in their territory and they get its fixes
+    results: dict[str, dict[str, Any]]  # every other item passes
+    fixes: dict[str, RectificationStatus] = field(default_factory=dict)
+    day: str = "any"  # the supervisor's day: earliest | latest | any
+    fix_latest: bool = False  # fixed at the rep's latest visit possible (a fix just sent in)
+
+
+_AUDIT_SCRIPTS = (
+    # Red (60%), not passed: key SKUs out of stock (critical: left open, overdue, escalated) and
+    # the stock runs out in 3 days; the hero products moved back to the golden zone (verified),
+    # the display redone but still with gaps (reopened).
+    _AuditScript(
+        1,
+        {
+            "hero_in_golden_zone": _fail("主推品被放到了最底层"),
+            "display_score": _rated(2, "排面凌乱，有三处空位"),
+            "key_skus_in_stock": _fail("3 个主推 SKU 缺货，仓库也没有"),
+            "days_of_stock": _rated(3, "库存只够 3 天"),
+        },
+        {
+            "hero_in_golden_zone": RectificationStatus.verified,
+            "display_score": RectificationStatus.reopened,
+        },
+        day="earliest",
+    ),
+    # Amber (86.1%), passed: price tags not updated (just fixed: waiting for the supervisor) and
+    # this period's posters not up (open).
+    _AuditScript(
+        3,
+        {
+            "price_tags": _fail("4 个 SKU 的价签还是原价"),
+            "posm_in_place": _fail("本期促销海报没有张贴"),
+        },
+        {"price_tags": RectificationStatus.submitted},
+        fix_latest=True,
+    ),
+    # Amber (88.9%), passed: boxes in the aisle (cleared, verified), too few facings (open).
+    _AuditScript(
+        0,
+        {
+            "store_clean": _fail("通道里堆着纸箱"),
+            "facings": _rated(3, "主货架只有 3 个排面"),
+        },
+        {"store_clean": RectificationStatus.verified},
+    ),
+    # Green (100%): everything in order, no promotion running this period.
+    _AuditScript(2, {"promo_price_applied": {"result": "na", "note": "本期没有促销活动"}}),
+    # Green (97.2%), late in the week: one light out, for rep1 to fix (open, due in days).
+    _AuditScript(0, {"lighting_ok": _fail("货架区有两盏灯不亮")}, day="latest"),
+)
+
+_FIX_NOTES = {
+    "hero_in_golden_zone": "已和店长沟通，主推品调回黄金位",
+    "display_score": "已重新整理排面",
+    "price_tags": "价签已全部换成促销价",
+    "store_clean": "纸箱已清走，通道畅通",
+}
+_VERIFY_COMMENT = "整改到位，通过"
+_REOPEN_REASON = "排面还有空位，请补货后重新陈列再拍照"
+# What an item's photo shows (the synthetic drawings come in three kinds).
+_ITEM_PHOTO_KIND = {
+    "storefront_sign": PhotoKind.storefront,
+    "posm_in_place": PhotoKind.storefront,
+    "lighting_ok": PhotoKind.storefront,
+}
+
+
+@dataclass
+class _FixPlan:
+    """A rep's fix of one rectification during their visit at the store, and its verdict."""
+
+    rect_id: uuid.UUID
+    item_key: str
+    critical: bool
+    visit: _Planned
+    outcome: RectificationStatus  # submitted | verified | reopened
+    photo_at: datetime  # the after photo, while the visit is open
+    seed: int
+    judged_at: datetime | None = None  # the supervisor's verify or reopen
+
+    @property
+    def submitted_at(self) -> datetime:
+        return self.photo_at + timedelta(minutes=1)
+
+
+@dataclass
+class _AuditPlan:
+    """One audit of the week, decided before anything is written."""
+
+    id: uuid.UUID
+    store: Store
+    assignee: User
+    checked_in_at: datetime
+    minutes: float  # at the store: start to submit
+    results: dict[str, dict[str, Any]]  # item key -> what the audit screen sends
+    photos: dict[str, tuple[int, datetime]]  # item key -> (drawing seed, when taken)
+    due: dict[str, datetime]  # failed item -> the rectification's due time (the default)
+    fixes: list[_FixPlan] = field(default_factory=list)
+    accuracy_m: float = 10.0
+    offset_m: float = 10.0
+    bearing: float = 0.0
+    device_offset_s: float = 0.0
+    latency_s: float = 1.0
+    offline: bool = False  # audits here are online: the supervisor's phone has signal
+
+    @property
+    def server_received_at(self) -> datetime:
+        return self.checked_in_at + timedelta(seconds=self.latency_s)
+
+    @property
+    def submitted_at(self) -> datetime:
+        return self.checked_in_at + timedelta(minutes=self.minutes)
+
+    def at_share(self, share: float) -> datetime:
+        return self.checked_in_at + timedelta(minutes=self.minutes * share)
+
+    def due_times(self) -> set[datetime]:
+        """Every due time its rectifications have, before and after a reopen."""
+        dues = set(self.due.values())
+        for fix in self.fixes:
+            if fix.outcome == RectificationStatus.reopened and fix.judged_at is not None:
+                first = self.due[fix.item_key]
+                dues.add(rectification_rules.due_after_reopen(first, fix.critical, fix.judged_at))
+        return dues
+
+
+def _plan_audits(
+    rng: random.Random,
+    plans: list[_Planned],
+    checklist: Checklist,
+    now: datetime,
+    zone: tzinfo,
+    reps: Sequence[User],
+    territories: dict[uuid.UUID, list[Store]],
+) -> list[_AuditPlan]:
+    """Place each script on a working day before today (two audits a day at most, a store
+    audited once) at a store of its rep's, and plan its fixes in that rep's later visits."""
+    today = now.astimezone(zone).date()
+    days = [today - timedelta(days=k) for k in range(HISTORY_DAYS - 1, 0, -1)]
+    free = [(day, slot) for day in days if day.weekday() < 5 for slot in AUDIT_SLOTS]
+    used: set[uuid.UUID] = set()
+    audits: list[_AuditPlan] = []
+    for script in _AUDIT_SCRIPTS:
+        rep = reps[script.rep]
+        placed = _place(script, rep, plans, checklist, free, used, territories[rep.id], now, zone)
+        if not placed:
+            continue  # never in practice: a week has far more choices than five audits need
+        (day, slot), store, fix_visit = rng.choice(placed)
+        free.remove((day, slot))
+        used.add(store.id)
+        at = _local(zone, day, slot) + timedelta(minutes=rng.uniform(0, 45))
+        audits.append(_audit(rng, script, rep, store, at, checklist, fix_visit, zone))
+    return audits
+
+
+_Placement = tuple[tuple[date, time], Store, _Planned | None]
+
+
+def _place(
+    script: _AuditScript,
+    rep: User,
+    plans: list[_Planned],
+    checklist: Checklist,
+    free: list[tuple[date, time]],
+    used: set[uuid.UUID],
+    territory: list[Store],
+    now: datetime,
+    zone: tzinfo,
+) -> list[_Placement]:
+    """Where and when the script's audit can be (its best choices, to pick one from)."""
+
+    def day_of(plan: _Planned) -> date:
+        return plan.checked_in_at.astimezone(zone).date()
+
+    def slot_fits(day: date, slot: time) -> bool:
+        if not left_critical:
+            return True
+        # The critical item's two days are over (and escalated) before now.
+        done = _local(zone, day, slot) + timedelta(hours=2)
+        return done + audit_service.DUE_CRITICAL + _JOB_DELAY < now
+
+    left_critical = any(
+        (item := checklist.item(key)) is not None and item.critical and key not in script.fixes
+        for key, entry in script.results.items()
+        if entry.get("result") != "na"
+    )
+    slots = [(day, slot) for day, slot in free if slot_fits(day, slot)]
+    options: list[_Placement] = []
+    if script.fixes:
+        judged = any(o != RectificationStatus.submitted for o in script.fixes.values())
+        latest_judging = timedelta(hours=JUDGE_DELAY_HOURS[1])
+        fixers = [
+            p
+            for p in plans
+            if p.rep.id == rep.id
+            and p.kind == "visit"
+            and not p.offline
+            and p.minutes >= FIX_VISIT_MINUTES
+            and p.store.id not in used
+            and (not judged or _latest_supervisor_time(p.submitted_at + latest_judging, zone) < now)
+        ]
+        if script.fix_latest and fixers:
+            fixers = [max(fixers, key=lambda p: p.checked_in_at)]
+        options = [(s, p.store, p) for p in fixers for s in slots if s[0] < day_of(p)]
+    else:
+        for day, slot in slots:
+            # A store the rep has visited before: the one whose rep they are.
+            seen = {p.store.id: p.store for p in plans if p.rep.id == rep.id and day_of(p) < day}
+            stores = [s for s in seen.values() if s.id not in used] or [
+                s for s in territory if s.id not in used
+            ]
+            options += [((day, slot), store, None) for store in stores]
+    if not options:
+        return []
+    if script.fix_latest:
+        last = max(o[0] for o in options)
+        return [o for o in options if o[0] == last]
+    if script.day in ("earliest", "latest"):
+        pick = min if script.day == "earliest" else max
+        chosen_day = pick(o[0][0] for o in options)
+        return [o for o in options if o[0][0] == chosen_day]
+    return options
+
+
+def _latest_supervisor_time(at: datetime, zone: tzinfo) -> datetime:
+    """The latest moment :func:`_supervisor_time` can move ``at`` to."""
+    local = at.astimezone(zone)
+    start, end = SUPERVISOR_HOURS
+    if local.time() < start:
+        return _local(zone, local.date(), start) + timedelta(minutes=60)
+    if local.time() > end:
+        return _local(zone, local.date() + timedelta(days=1), start) + timedelta(minutes=90)
+    return at
+
+
+def _audit(
+    rng: random.Random,
+    script: _AuditScript,
+    rep: User,
+    store: Store,
+    at: datetime,
+    checklist: Checklist,
+    fix_visit: _Planned | None,
+    zone: tzinfo,
+) -> _AuditPlan:
+    audit = _AuditPlan(
+        id=uuid.UUID(int=rng.getrandbits(128), version=4),
+        store=store,
+        assignee=rep,
+        checked_in_at=at.replace(microsecond=rng.randrange(1_000_000)),
+        minutes=rng.uniform(*AUDIT_MINUTES),
+        results={},
+        photos={},
+        due={},
+        accuracy_m=round(rng.uniform(5, 20), 1),
+        offset_m=rng.uniform(3, 25),
+        bearing=rng.uniform(0, 2 * math.pi),
+        device_offset_s=round(rng.uniform(-15, 15), 3),
+        latency_s=round(rng.uniform(0.4, 2.0), 3),
+    )
+    count = len(checklist.items)
+    for index, item in enumerate(checklist.items):
+        entry = script.results.get(item.key) or _passing(rng, item)
+        audit.results[item.key] = entry
+        failed = item.key in script.results and entry.get("result") != "na"
+        if item.photo == "required" or (item.photo == "on_fail" and failed):
+            # Photographed as the supervisor walks the checklist, in its order.
+            audit.photos[item.key] = (
+                rng.getrandbits(32),
+                audit.at_share(0.04 + 0.8 * index / count),
+            )
+        if failed:
+            after = audit_service.DUE_CRITICAL if item.critical else audit_service.DUE_DEFAULT
+            audit.due[item.key] = audit.submitted_at + after
+    if fix_visit is not None:
+        audit.fixes = _fixes(rng, audit, script, checklist, fix_visit, zone)
+    return audit
+
+
+def _passing(rng: random.Random, item: ChecklistItem) -> dict[str, Any]:
+    if item.kind == "check":
+        return {"result": "pass"}
+    if item.kind == "scale":
+        return {"value": item.scale_max}
+    low = item.min if item.min is not None else 0
+    high = item.max if item.max is not None else low + 12
+    return {"value": rng.randint(math.ceil(low) + 1, math.floor(high) - 1)}
+
+
+def _fixes(
+    rng: random.Random,
+    audit: _AuditPlan,
+    script: _AuditScript,
+    checklist: Checklist,
+    visit: _Planned,
+    zone: tzinfo,
+) -> list[_FixPlan]:
+    """The script's fixes, one after the other in the middle of ``visit`` (each photo, then its
+    submit, well before the visit's own submit), and the supervisor's verdict hours later."""
+    judging = _supervisor_time(
+        visit.submitted_at + timedelta(hours=rng.uniform(*JUDGE_DELAY_HOURS)), rng, zone
+    )
+    fixes: list[_FixPlan] = []
+    keys = [item.key for item in checklist.items if item.key in script.fixes]
+    for index, key in enumerate(keys):
+        item = checklist.item(key)
+        assert item is not None
+        start = max(visit.server_received_at + timedelta(seconds=20), visit.checked_in_at)
+        photo_at = start + timedelta(minutes=visit.minutes * 0.6 + 1.5 * index)
+        outcome = script.fixes[key]
+        fix = _FixPlan(
+            rect_id=rectification_service.rectification_id(audit.id, key),
+            item_key=key,
+            critical=item.critical,
+            visit=visit,
+            outcome=outcome,
+            photo_at=photo_at,
+            seed=rng.getrandbits(32),
+            judged_at=(
+                judging + timedelta(minutes=index)
+                if outcome != RectificationStatus.submitted
+                else None
+            ),
+        )
+        if fix.submitted_at >= visit.submitted_at - timedelta(seconds=20):
+            raise AssertionError(f"demo fix {key} does not fit in visit {visit.id}")
+        fixes.append(fix)
+    return fixes
+
+
 # One thing that happens in the week, run with its simulated time.
 _Step = Callable[[datetime], Awaitable[None]]
+
+
+class _AtDoor(Protocol):
+    """What a planned arrival at a store's door says (a visit's check-in, an audit's start)."""
+
+    id: uuid.UUID
+    store: Store
+    checked_in_at: datetime
+    accuracy_m: float
+    offset_m: float
+    bearing: float
+    device_offset_s: float
+    offline: bool
+
+
+_DoorRequest = TypeVar("_DoorRequest", bound=CheckInRequest)
 # How long after a due moment the scheduler's next tick (every minute) finds the work.
 _JOB_DELAY = timedelta(seconds=30)
 
@@ -750,7 +1200,8 @@ class _Week:
         self.zone = zone
         self.now = now
         self.font = cjk_font_path(settings)
-        self.drawings: dict[tuple[uuid.UUID, PhotoKind], asyncio.Task[bytes]] = {}
+        # By owner and slot: (visit id, kind), (audit id, item key), (rectification id, "after").
+        self.drawings: dict[tuple[uuid.UUID, str], asyncio.Task[bytes]] = {}
 
     def principal(self, user: User) -> Principal:
         """The user as their access token would name them at the time."""
@@ -758,15 +1209,23 @@ class _Week:
             user_id=user.id, org_id=self.org.id, role=user.role, access_epoch=user.access_epoch
         )
 
-    async def run(self, plans: list[_Planned], answers: dict[uuid.UUID, dict[str, Any]]) -> None:
+    async def run(
+        self,
+        plans: list[_Planned],
+        answers: dict[uuid.UUID, dict[str, Any]],
+        audits: list[_AuditPlan],
+    ) -> None:
         timeline: list[tuple[datetime, int, _Step]] = []
         for plan in plans:
             for at, step in self._steps(plan, answers.get(plan.id, {})):
                 timeline.append((at, len(timeline), step))
-        for at in sorted(self._ticks(plans)):
+        for audit in audits:
+            for at, step in self._audit_steps(audit):
+                timeline.append((at, len(timeline), step))
+        for at in sorted(self._ticks(plans, audits)):
             timeline.append((at, len(timeline), self._tick))
         timeline.sort(key=lambda entry: (entry[0], entry[1]))
-        self._draw_photos(plans)
+        self._draw_photos(plans, audits)
         try:
             for at, _, step in timeline:
                 await step(at)
@@ -834,7 +1293,45 @@ class _Week:
                 self._call(action_service.complete, rep, action.id, note),
             )
 
-    def _ticks(self, plans: list[_Planned]) -> set[datetime]:
+    def _audit_steps(self, audit: _AuditPlan) -> Iterator[tuple[datetime, _Step]]:
+        """The audit as the supervisor's phone makes it happen (start at the door, the item
+        photos as the checklist is walked, the results in two saves, submit with each failed
+        item for the store's rep), then each fix as the rep's phone sends it during their visit
+        and the supervisor's verdict on it."""
+        supervisor = self.principal(self.supervisor)
+        yield audit.server_received_at, partial(self._start_audit, audit)
+        for key, (_, taken_at) in audit.photos.items():
+            yield taken_at + _UPLOAD_DELAY, partial(self._audit_photo, audit, key)
+        keys = list(audit.results)
+        half = len(keys) // 2
+        for share, part in ((0.5, keys[:half]), (0.92, keys[half:])):
+            results = {key: audit.results[key] for key in part}
+            yield (
+                audit.at_share(share),
+                self._call(audit_service.save_results, supervisor, audit.id, results),
+            )
+        choices = SubmitRequest(
+            rectifications=[
+                RectificationChoice(item_key=key, assignee_id=audit.assignee.id)
+                for key in audit.due
+            ]
+        )
+        yield audit.submitted_at, self._call(audit_service.submit, supervisor, audit.id, choices)
+        rep = self.principal(audit.assignee)
+        for fix in audit.fixes:
+            note = _FIX_NOTES.get(fix.item_key, "已整改")
+            yield fix.photo_at, partial(self._after_photo, fix)
+            yield fix.submitted_at, self._call(rectification_service.submit, rep, fix.rect_id, note)
+            if fix.judged_at is None:
+                continue
+            judge: Callable[..., Awaitable[object]]
+            if fix.outcome == RectificationStatus.verified:
+                judge, words = rectification_service.verify, _VERIFY_COMMENT
+            else:
+                judge, words = rectification_service.reopen, _REOPEN_REASON
+            yield fix.judged_at, self._call(judge, supervisor, fix.rect_id, words)
+
+    def _ticks(self, plans: list[_Planned], audits: list[_AuditPlan]) -> set[datetime]:
         """When the scheduler's jobs run: just after each moment one of them has work (a day
         before a due time, the due time, four hours after the forgotten check-in), and now."""
         ticks = {self.now}
@@ -844,6 +1341,9 @@ class _Week:
             if plan.action is not None:
                 for due in {plan.action.due_at, plan.action.first_due_at or plan.action.due_at}:
                     ticks.update((due - action_rules.DAY_BEFORE + _JOB_DELAY, due + _JOB_DELAY))
+        for audit in audits:
+            for due in audit.due_times():
+                ticks.update((due - rectification_rules.DAY_BEFORE + _JOB_DELAY, due + _JOB_DELAY))
         return {at for at in ticks if at <= self.now}
 
     # --- the calls --------------------------------------------------------------------------
@@ -857,13 +1357,16 @@ class _Week:
 
         return step
 
-    async def _check_in(self, plan: _Planned, at: datetime) -> None:
-        """The phone's request as the server receives it at ``at``: the position fixed at the
-        door on the phone's clock (``device_offset_s`` off), queued if the shop had no signal."""
+    def _at_the_door(
+        self, request_type: type[_DoorRequest], plan: _AtDoor, at: datetime
+    ) -> _DoorRequest:
+        """The phone's request from the door as the server receives it at ``at``: the position
+        fixed there on the phone's clock (``device_offset_s`` off), queued if the shop had no
+        signal. A visit's check-in and an audit's start send the same body."""
         store = plan.store
         lat, lng = _moved(store.lat, store.lng, plan.offset_m, plan.bearing)
         phone_clock = -timedelta(seconds=plan.device_offset_s)
-        request = CheckInRequest(
+        return request_type(
             id=plan.id,
             qr=qr.qr_url_for(self.settings, self.org, store),
             position=Position(
@@ -875,6 +1378,9 @@ class _Week:
             device_time=at + phone_clock,
             queued_offline=plan.offline,
         )
+
+    async def _check_in(self, plan: _Planned, at: datetime) -> None:
+        request = self._at_the_door(CheckInRequest, plan, at)
         connection = await driver_connection(self.session)
         outcome = await visit_check_in.check_in(
             connection, self.settings, self.principal(plan.rep), request, at
@@ -895,10 +1401,44 @@ class _Week:
             at,
         )
 
+    async def _start_audit(self, audit: _AuditPlan, at: datetime) -> None:
+        request = self._at_the_door(AuditStartRequest, audit, at)
+        started = await audit_service.start(
+            self.session, self.settings, self.principal(self.supervisor), request, at
+        )
+        if not started.created:
+            raise AssertionError(f"demo audit {audit.id} was already started")
+
+    async def _audit_photo(self, audit: _AuditPlan, item_key: str, at: datetime) -> None:
+        data = await self.drawings[audit.id, item_key]
+        await audit_service.put_item_photo(
+            self.session,
+            self.settings,
+            self.storage,
+            self.principal(self.supervisor),
+            audit.id,
+            item_key,
+            data,
+            at,
+        )
+
+    async def _after_photo(self, fix: _FixPlan, at: datetime) -> None:
+        data = await self.drawings[fix.rect_id, "after"]
+        await rectification_service.put_after_photo(
+            self.session,
+            self.settings,
+            self.storage,
+            self.principal(fix.visit.rep),
+            fix.rect_id,
+            data,
+            at,
+        )
+
     async def _tick(self, at: datetime) -> None:
         """The scheduler's jobs that shape the history, run at ``at`` for the demo org."""
         await visit_service.abandon_stale_visits(self.session, at, org_id=self.org.id)
         await action_jobs.run_all_in(self.session, at, self.org.id)
+        await rectification_jobs.run_all_in(self.session, at, self.org.id)
 
     async def _read_old_notifications(self, plans: list[_Planned]) -> None:
         """Notifications older than a day have been read (47 minutes after they arrived); the
@@ -923,27 +1463,54 @@ class _Week:
 
     # --- synthetic photos, drawn in worker threads ahead of their uploads -------------------
 
-    def _draw_photos(self, plans: list[_Planned]) -> None:
+    def _draw_photos(self, plans: list[_Planned], audits: list[_AuditPlan]) -> None:
         """Start drawing every photo, in upload order, on as many threads as there are cores:
         the drawing overlaps the services' database work, and each upload waits for its own.
         The re-sent old photo is drawn from the earlier visit's spec: the same bytes."""
         limiter = anyio.CapacityLimiter(os.cpu_count() or 2)
-        uploads = sorted(
-            ((plan.photo_at(kind), plan, kind) for plan in plans for kind in plan.photo_seeds),
-            key=lambda upload: upload[0],
-        )
-        for _, plan, kind in uploads:
-            source = plan.duplicate_of if kind == PhotoKind.shelf and plan.duplicate_of else plan
-            spec = PhotoSpec(
-                kind=kind,
-                seed=source.photo_seeds[kind],
-                store_name=source.store.name,
-                customer_type=source.store.customer_type,
-                captured_local=source.photo_time(kind).astimezone(self.zone),
-            )
-            self.drawings[plan.id, kind] = asyncio.ensure_future(
+        uploads: list[tuple[datetime, tuple[uuid.UUID, str], PhotoSpec]] = []
+        for plan in plans:
+            for kind in plan.photo_seeds:
+                source = (
+                    plan.duplicate_of if kind == PhotoKind.shelf and plan.duplicate_of else plan
+                )
+                spec = PhotoSpec(
+                    kind=kind,
+                    seed=source.photo_seeds[kind],
+                    store_name=source.store.name,
+                    customer_type=source.store.customer_type,
+                    captured_local=source.photo_time(kind).astimezone(self.zone),
+                )
+                uploads.append((plan.photo_at(kind), (plan.id, kind), spec))
+        for audit in audits:
+            uploads += self._audit_drawings(audit)
+        uploads.sort(key=lambda upload: upload[0])
+        for _, key, spec in uploads:
+            self.drawings[key] = asyncio.ensure_future(
                 anyio.to_thread.run_sync(draw_photo, spec, self.font, limiter=limiter)
             )
+
+    def _audit_drawings(
+        self, audit: _AuditPlan
+    ) -> Iterator[tuple[datetime, tuple[uuid.UUID, str], "PhotoSpec"]]:
+        """The audit's item photos and its fixes' after photos (each from its own seed: a fix
+        is a new photo of the same spot, not the before photo again)."""
+        store = audit.store
+
+        def spec(item_key: str, seed: int, taken_at: datetime) -> PhotoSpec:
+            return PhotoSpec(
+                kind=_ITEM_PHOTO_KIND.get(item_key, PhotoKind.shelf),
+                seed=seed,
+                store_name=store.name,
+                customer_type=store.customer_type,
+                captured_local=taken_at.astimezone(self.zone),
+            )
+
+        for key, (seed, taken_at) in audit.photos.items():
+            yield taken_at + _UPLOAD_DELAY, (audit.id, key), spec(key, seed, taken_at)
+        for fix in audit.fixes:
+            taken_at = fix.photo_at - _UPLOAD_DELAY
+            yield fix.photo_at, (fix.rect_id, "after"), spec(fix.item_key, fix.seed, taken_at)
 
 
 def _moved(lat: float, lng: float, metres: float, bearing: float) -> tuple[float, float]:

@@ -3,17 +3,22 @@
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from backend.actions.endpoints import router as actions_router
+from backend.api_keys.endpoints import router as api_keys_router
+from backend.api_keys.install import idempotency_callers, install_api_keys
+from backend.audits.endpoints import router as audits_router
+from backend.audits.endpoints import templates as audit_templates_router
 from backend.auth.endpoints import router as auth_router
-from backend.auth.tokens import read_access_token
+from backend.calendar_feed.endpoints import feeds as calendar_feeds
+from backend.calendar_feed.endpoints import router as calendar_feed_router
 from backend.config import Settings, get_settings
 from backend.db import connect, create_engine, create_sessionmaker, create_sql_pool, open_database
 from backend.errors import install_error_handlers
+from backend.events.endpoints import router as events_router
 from backend.forms.endpoints import router as forms_router
 from backend.idempotency.repository import IdempotencyClaims
 from backend.kit.idempotency import IdempotencyMiddleware
@@ -26,6 +31,7 @@ from backend.ops.logging import configure_logging
 from backend.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from backend.policy.endpoints import router as policy_router
 from backend.pwa import mount_pwa
+from backend.rectifications.endpoints import router as rectifications_router
 from backend.scheduler import build_scheduler
 from backend.stores.endpoints import router as stores_router
 from backend.summaries.endpoints import pages as share_pages
@@ -35,6 +41,10 @@ from backend.timeline.endpoints import router as timeline_router
 from backend.users.endpoints import router as users_router
 from backend.visits.endpoints import queue_router as review_queue_router
 from backend.visits.endpoints import router as visits_router
+from backend.webhooks.endpoints import deliveries_router as webhook_deliveries_router
+from backend.webhooks.endpoints import install_webhook_docs
+from backend.webhooks.endpoints import router as webhooks_router
+from backend.webhooks.worker import WebhookWorker
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
@@ -47,11 +57,20 @@ ROUTERS = (
     visits_router,
     review_queue_router,
     actions_router,
+    audit_templates_router,
+    audits_router,
+    rectifications_router,
+    calendar_feed_router,
+    calendar_feeds,
     notifications_router,
     summaries_router,
     share_pages,
     timeline_router,
+    events_router,
     policy_router,
+    api_keys_router,
+    webhooks_router,
+    webhook_deliveries_router,
     ops_router,
 )
 
@@ -77,6 +96,12 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         )
         if scheduler is not None:
             scheduler.start()
+        # Sub-second cadence of its own (the scheduler's jobs run per minute): backend.webhooks.
+        webhooks = (
+            WebhookWorker(app.state.sessionmaker, settings) if settings.scheduler_enabled else None
+        )
+        if webhooks is not None:
+            await webhooks.start()
         # Everything alive now lives as long as the process: moving it out of the collector's
         # generations keeps full collections (and their 100 ms pauses) small.
         gc.freeze()
@@ -89,6 +114,8 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            if webhooks is not None:
+                await webhooks.stop()
             await storage.close()
             await sql_pool.close()
             await process_owner.close()
@@ -113,11 +140,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_webhook_docs(app)
     install_docs(app)
     mount_pwa(app, PWA_DIR)  # last: its GET catch-all answers what no route did
+    install_api_keys(app)  # its headers middleware runs inside the Idempotency-Key one
     app.add_middleware(
         IdempotencyMiddleware,
-        read_caller=partial(read_access_token, settings.secret),
+        read_caller=idempotency_callers(app.state, settings.secret),
         claims=IdempotencyClaims(app.state),
         max_body_bytes=settings.max_body_bytes,
     )

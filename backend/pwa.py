@@ -38,12 +38,34 @@ SHELL_SUFFIXES = frozenset({".html", ".js", ".css", ".webmanifest", ".png", ".sv
 SERVICE_WORKER = "sw.js"
 INDEX = "index.html"
 # Paths the server owns: never answered with the app shell, online or (in sw.js) offline.
-SERVER_PREFIXES = ("api/", "s/", "docs", "redoc", "openapi.json", "healthz", "readyz", "metrics")
+SERVER_PREFIXES = (
+    "api/",
+    "s/",
+    "cal/",
+    "docs",
+    "redoc",
+    "openapi.json",
+    "healthz",
+    "readyz",
+    "metrics",
+)
 # Tiny files do not shrink under gzip; below this they are sent as they are.
 GZIP_MIN_BYTES = 512
 NO_CACHE = "no-cache"
 # Served URL path -> file under node_modules/ (npm packages pinned in package.json).
 VENDOR_FILES = {"vendor/jsqr.js": "jsqr/dist/jsQR.js"}
+# Shell files a screen imports on demand (the audit tour, the rectification lists, the calendar
+# subscription block): part of the version, cached by the worker after the first load like the
+# vendored files, never in a rep's first load (DESIGN §7: first load ≤ 100 KB).
+ON_DEMAND_FILES = frozenset(
+    {
+        "app/audits.js",
+        "app/calendar-subscribe.js",
+        "app/audit-rules.js",
+        "app/screens/audit.js",
+        "app/screens/rectifications.js",
+    }
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,19 +119,26 @@ def pwa_version(pwa_dir: Path, node_modules: Path | None = None) -> str:
 
 
 def precache_urls(pwa_dir: Path) -> list[str]:
-    """The URLs the service worker precaches: every shell file but itself, index.html as ``/``."""
+    """The URLs the service worker precaches: every shell file but itself and the on-demand
+    ones, index.html as ``/``."""
     urls = []
     for path in shell_files(pwa_dir):
         name = path.relative_to(pwa_dir).as_posix()
-        if name == SERVICE_WORKER:
+        if name == SERVICE_WORKER or name in ON_DEMAND_FILES:
             continue
         urls.append("/" if name == INDEX else f"/{name}")
     return urls
 
 
-def later_urls(node_modules: Path) -> list[str]:
-    """What the worker caches after the first load, for offline use: the vendored files."""
-    return [f"/{name}" for name in vendor_files(node_modules)]
+def later_urls(node_modules: Path, pwa_dir: Path | None = None) -> list[str]:
+    """What the worker caches after the first load, for offline use: the vendored files and the
+    on-demand shell files."""
+    shell = (
+        [f"/{name}" for name in sorted(ON_DEMAND_FILES) if (pwa_dir / name).is_file()]
+        if pwa_dir is not None
+        else []
+    )
+    return [*shell, *(f"/{name}" for name in vendor_files(node_modules))]
 
 
 def is_server_path(path: str) -> bool:
@@ -154,7 +183,7 @@ class Shell:
     def __init__(self, pwa_dir: Path, node_modules: Path | None = None) -> None:
         node_modules = node_modules or default_node_modules(pwa_dir)
         self.version = pwa_version(pwa_dir, node_modules)
-        self.later = later_urls(node_modules)
+        self.later = later_urls(node_modules, pwa_dir)
         self.files: dict[str, ShellFile] = {}
         for path in shell_files(pwa_dir):
             name = path.relative_to(pwa_dir).as_posix()

@@ -17,6 +17,7 @@ from backend.auth import jobs as auth_jobs
 from backend.idempotency import jobs as idempotency_jobs
 from backend.kit.storage import Storage
 from backend.kit.time import utc_now
+from backend.rectifications import jobs as rectification_jobs
 from backend.visits import jobs as visit_jobs
 
 # A temp file older than this belongs to a write that died (a live one takes milliseconds).
@@ -51,6 +52,11 @@ def jobs(sessionmaker: async_sessionmaker[AsyncSession], storage: Storage) -> li
             timedelta(hours=1),
         ),
         Job(action_jobs.JOB_ID, partial(action_jobs.run_all, sessionmaker), timedelta(minutes=1)),
+        Job(
+            rectification_jobs.JOB_ID,
+            partial(rectification_jobs.run_all, sessionmaker),
+            timedelta(minutes=1),
+        ),
         Job("storage.sweep_temp_files", sweep_temp_files, timedelta(hours=1)),
     ]
 

@@ -157,7 +157,7 @@ FROM generate_series({first}, {last}) g,
 """
 
 BANDS_SQL = """
-INSERT INTO photo_hash_bands (org_id, band_key, photo_id, visit_id, phash, taken_at)
+INSERT INTO photo_hash_bands (org_id, band_key, photo_id, owner_id, phash, taken_at)
 SELECT p.org_id, ((b << 16) | ((p.phash >> (48 - 16 * b)) & 65535))::int,
        p.id, p.visit_id, p.phash, p.taken_at
 FROM photos p CROSS JOIN generate_series(0, 3) b
@@ -305,15 +305,15 @@ async def _lookup(
             org_id,
             phash=phash,
             original_sha256=random.randbytes(32),
-            exclude_visit_id=uuid.uuid4(),
+            exclude_owner_id=uuid.uuid4(),
             now=datetime.now(UTC),
         )
         return (time.perf_counter() - started) * 1000, matches
 
 
 PROBE_SQL = (
-    "SELECT DISTINCT photo_id, visit_id, phash, taken_at FROM photo_hash_bands "
-    "WHERE org_id = $1 AND band_key = ANY($2::int[]) AND taken_at >= $3 AND visit_id <> $4"
+    "SELECT DISTINCT photo_id, owner_id, phash, taken_at FROM photo_hash_bands "
+    "WHERE org_id = $1 AND band_key = ANY($2::int[]) AND taken_at >= $3 AND owner_id <> $4"
 )
 PROBE_SQL_HAMMING = PROBE_SQL + " AND bit_count((phash # $5)::bit(64)) <= $6"
 
@@ -402,9 +402,9 @@ async def _explain(url: str, settings: Settings, base: Base) -> str:
     )
     since = datetime.now(UTC) - timedelta(days=180)
     sql = (
-        "EXPLAIN (ANALYZE, BUFFERS) SELECT DISTINCT photo_id, visit_id, phash, taken_at "
+        "EXPLAIN (ANALYZE, BUFFERS) SELECT DISTINCT photo_id, owner_id, phash, taken_at "
         "FROM photo_hash_bands WHERE org_id = $1 AND band_key = ANY($2::int[]) "
-        "AND taken_at >= $3 AND visit_id != $4"
+        "AND taken_at >= $3 AND owner_id != $4"
     )
     try:
         async with engine.connect() as connection:

@@ -25,6 +25,8 @@ from typing import Any
 import _harness
 from PIL import Image, ImageDraw, ImageFilter
 
+from backend.pwa import ON_DEMAND_FILES
+
 PASSWORD = _harness.PASSWORD
 CHROMIUM = os.environ.get("DOORSTEP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = _harness.CHROMIUM_ARGS
@@ -86,9 +88,15 @@ async def measure(base_url: str, reloads: int) -> dict[str, Any]:
         await page.wait_for_selector("#username")
         await page.wait_for_function("navigator.serviceWorker.controller !== null")
         await page.wait_for_timeout(500)
-        # The scan screen's decoder (/vendor/...) is not part of the first load: the worker
-        # caches it once the app is up; bench_scan.py counts it.
-        shell = [(u, s) for u, s in transfers if not u.startswith(("/api/", "/vendor/"))]
+        # The scan screen's decoder (/vendor/...) and the managers' on-demand screens are not
+        # part of the first load: the worker caches them once the app is up (bench_scan.py
+        # counts the decoder).
+        later = {f"/{name}" for name in ON_DEMAND_FILES}
+        shell = [
+            (u, s)
+            for u, s in transfers
+            if not u.startswith(("/api/", "/vendor/")) and u.split("?")[0] not in later
+        ]
         figures["shell_requests"] = len(shell)
         figures["shell_bytes"] = sum(size for _, size in shell)
         figures["shell_largest"] = sorted(shell, key=lambda item: -item[1])[:3]

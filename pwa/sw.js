@@ -13,7 +13,7 @@
 // update brings it along with the new shell. Until then the scan screen loads it from the network.
 const { version: VERSION, precache: PRECACHE, later: LATER = [] } = self.__DOORSTEP__ || { version: 'dev', precache: ['/'] };
 const CACHE = `doorstep-shell-${VERSION}`;
-const SERVER_PATHS = /^\/(api\/|s\/|docs|redoc|openapi\.json|healthz|readyz|metrics|sw\.js|app-version\.json)/;
+const SERVER_PATHS = /^\/(api\/|s\/|cal\/|docs|redoc|openapi\.json|healthz|readyz|metrics|sw\.js|app-version\.json)/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

@@ -54,6 +54,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key-of-enough-length-0123456789",
         public_base_url="https://doorstep.test",
         scheduler_enabled=False,
+        # Webhook endpoints on loopback (the tests' receivers) may be saved; see tests/webhooks.
+        webhook_allowed_hosts=("127.0.0.1",),
         log_json=False,
         log_level="WARNING",
         _env_file=None,

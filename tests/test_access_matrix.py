@@ -18,11 +18,14 @@ from fastapi import FastAPI
 from backend.kit.time import utc_now
 from backend.ops.docs import ASSETS as DOC_ASSETS
 from backend.ops.docs import asset_url
+from tests.factories.api_keys import create_api_key
+from tests.factories.audit_tours import Tour, item_photo
 from tests.factories.forms import fill_form
 from tests.factories.images import encode, synthetic_photo
 from tests.factories.stores import create_store, create_team
 from tests.factories.visits import KINDS, Field, complete, next_action, submit
 from tests.factories.visits import check_in_body as new_check_in
+from tests.factories.webhooks import create_endpoint, deliveries
 from tests.factories.world import Org, World
 
 ADMIN, SUPERVISOR, REP = "admin", "supervisor", "rep"
@@ -40,6 +43,7 @@ class Context:
         self.world = world
         self.org = org
         self.team_made = False
+        self.audit_team: dict[str, Any] | None = None
 
     async def team(self) -> dict[str, Any]:
         return await create_team(self.client, self.org, members=[self.org.rep, self.org.other_rep])
@@ -82,6 +86,70 @@ class Context:
 
     async def store(self) -> dict[str, Any]:
         return await create_store(self.client, self.org.admin.headers)
+
+    # --- audit tours ---------------------------------------------------------------------------
+
+    async def tour(self) -> Tour:
+        """A fresh store in a team the supervisor leads, with both auditors free to start."""
+        if self.audit_team is None:
+            self.audit_team = await self.team()
+        store = await create_store(
+            self.client, self.org.admin.headers, team_id=self.audit_team["id"]
+        )
+        await self.close_open_audits()
+        return Tour(self.client, self.org, store, self.audit_team)
+
+    async def close_open_audits(self) -> None:
+        for actor in (self.org.supervisor, self.org.admin):
+            listed = await self.client.get("/api/v1/audits?limit=200", headers=actor.headers)
+            for audit in listed.json()["items"]:
+                if audit["status"] == "open" and audit["auditor"]["id"] == str(actor.id):
+                    await self.client.post(
+                        f"/api/v1/audits/{audit['id']}/abandon",
+                        json={"reason": "matrix"},
+                        headers=actor.headers,
+                    )
+
+    async def open_audit(self) -> tuple[Tour, dict[str, Any]]:
+        tour = await self.tour()
+        return tour, await tour.started()
+
+    async def rectification(self, *, after_photo: bool = False, submitted: bool = False) -> str:
+        """A rectification assigned to the rep (a failed item with its before photo); with the
+        rep checked in at its store, its after photo taken, and submitted, as asked."""
+        tour, audit = await self.open_audit()
+        item = next(
+            i
+            for i in audit["template"]["items"]
+            if i["kind"] == "check" and i["photo"] == "on_fail"
+        )
+        await tour.complete(audit, fail={item["key"]})
+        response = await tour.submit(
+            audit["id"],
+            {"rectifications": [{"item_key": item["key"], "assignee_id": str(self.org.rep.id)}]},
+        )
+        assert response.status_code == 200, response.text
+        rect_id: str = response.json()["rectifications"][0]["id"]
+        await self.close_open_visit()
+        if after_photo or submitted:
+            visit = await self.client.post(
+                "/api/v1/visits",
+                json=check_in_body(self, {"qr": tour.store["qr_url"]}),
+                headers=self.org.rep.headers,
+            )
+            assert visit.status_code == 201, visit.text
+            photo = await self.client.put(
+                f"/api/v1/rectifications/{rect_id}/after-photo",
+                files={"file": ("after.jpg", item_photo(77), "image/jpeg")},
+                headers=self.org.rep.headers,
+            )
+            assert photo.status_code == 201, photo.text
+        if submitted:
+            done = await self.client.post(
+                f"/api/v1/rectifications/{rect_id}/submit", json={}, headers=self.org.rep.headers
+            )
+            assert done.status_code == 200, done.text
+        return rect_id
 
 
 Params = Callable[[Context], Awaitable[dict[str, str]]]
@@ -193,6 +261,125 @@ async def notification_params(ctx: Context) -> dict[str, str]:
     assert response.status_code == 200, response.text
     inbox = await ctx.client.get("/api/v1/notifications", headers=ctx.org.rep.headers)
     return {"notification_id": inbox.json()["items"][0]["id"]}
+
+
+async def audit_store_params(ctx: Context) -> dict[str, str]:
+    return {"qr": (await ctx.tour()).store["qr_url"]}
+
+
+async def audit_param(ctx: Context) -> dict[str, str]:
+    _, audit = await ctx.open_audit()
+    item = next(i for i in audit["template"]["items"] if i["kind"] == "check")
+    return {"audit_id": audit["id"], "item_key": item["key"]}
+
+
+async def audit_photo_params(ctx: Context) -> dict[str, str]:
+    tour, audit = await ctx.open_audit()
+    key = audit["template"]["items"][0]["key"]
+    response = await tour.photo(audit["id"], key, item_photo(5))
+    assert response.status_code == 201, response.text
+    return {"audit_id": audit["id"], "item_key": key}
+
+
+async def completed_audit_param(ctx: Context) -> dict[str, str]:
+    tour, audit = await ctx.open_audit()
+    await tour.complete(audit)
+    return {"audit_id": audit["id"]}
+
+
+async def _template_with_checklist(ctx: Context) -> dict[str, str]:
+    params = await own_template_param(ctx)
+    response = await ctx.client.put(
+        f"/api/v1/audit-templates/{params['key']}/checklist",
+        json=CHECKLIST,
+        headers=ctx.org.admin.headers,
+    )
+    assert response.status_code == 200, response.text
+    return params
+
+
+async def own_template_param(ctx: Context) -> dict[str, str]:
+    key = unique("tpl_")
+    response = await ctx.client.post(
+        "/api/v1/audit-templates",
+        json={"key": key, "name": "月度巡检"},
+        headers=ctx.org.admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    return {"key": key}
+
+
+async def rectification_param(ctx: Context) -> dict[str, str]:
+    return {"rectification_id": await ctx.rectification()}
+
+
+async def rectification_with_photo_param(ctx: Context) -> dict[str, str]:
+    return {"rectification_id": await ctx.rectification(after_photo=True)}
+
+
+async def rectification_at_store_param(ctx: Context) -> dict[str, str]:
+    """The rep is checked in at the rectification's store, ready to take its after photo."""
+    rect_id = await ctx.rectification()
+    rect = await ctx.client.get(f"/api/v1/rectifications/{rect_id}", headers=ctx.org.rep.headers)
+    store = await ctx.client.get(
+        f"/api/v1/stores/{rect.json()['store']['id']}", headers=ctx.org.admin.headers
+    )
+    visit = await ctx.client.post(
+        "/api/v1/visits",
+        json=check_in_body(ctx, {"qr": store.json()["qr_url"]}),
+        headers=ctx.org.rep.headers,
+    )
+    assert visit.status_code == 201, visit.text
+    return {"rectification_id": rect_id}
+
+
+async def submitted_rectification_param(ctx: Context) -> dict[str, str]:
+    return {"rectification_id": await ctx.rectification(submitted=True)}
+
+
+async def api_key_param(ctx: Context) -> dict[str, str]:
+    return {"key_id": (await create_api_key(ctx.client, ctx.org, ["stores:read"]))["id"]}
+
+
+HOOK_URL = "http://127.0.0.1:9/hooks/doorstep"
+
+
+async def endpoint_param(ctx: Context) -> dict[str, str]:
+    return {"endpoint_id": (await create_endpoint(ctx.client, ctx.org, HOOK_URL))["id"]}
+
+
+async def delivery_param(ctx: Context) -> dict[str, str]:
+    """A delivery of the test button's ping (the sender is off here: it stays pending)."""
+    endpoint = await create_endpoint(ctx.client, ctx.org, HOOK_URL)
+    response = await ctx.client.post(
+        f"/api/v1/webhook-endpoints/{endpoint['id']}/test", headers=ctx.org.admin.headers
+    )
+    assert response.status_code in (200, 201, 202), response.text
+    made = await deliveries(ctx.client, ctx.org, endpoint["id"])
+    return {"delivery_id": made[0]["id"]}
+
+
+async def calendar_token_param(ctx: Context) -> dict[str, str]:
+    response = await ctx.client.get("/api/v1/calendar-feed", headers=ctx.org.rep.headers)
+    assert response.status_code == 200, response.text
+    return {"token": response.json()["url"].rsplit("/", 1)[1].removesuffix(".ics")}
+
+
+def audit_start_body(ctx: Context, params: dict[str, str]) -> dict[str, Any]:
+    now = utc_now()
+    return new_check_in(params["qr"], accuracy_m=10, captured_at=now, device_time=now)
+
+
+CHECKLIST = {
+    "items": [
+        {
+            "key": "clean",
+            "section": {"zh": "门头", "en": "Front"},
+            "label": {"zh": "整洁", "en": "Clean"},
+            "kind": "check",
+        }
+    ]
+}
 
 
 def in_two_days() -> str:
@@ -364,6 +551,96 @@ MATRIX: dict[tuple[str, str], Rule] = {
         REPS, params=notification_params, denied="404"
     ),
     ("GET", "/api/v1/config"): Rule(EVERYONE),
+    ("GET", "/api/v1/audit-templates"): Rule(EVERYONE),
+    ("POST", "/api/v1/audit-templates"): Rule(
+        ADMINS, body=lambda ctx, p: {"key": unique("tpl_"), "name": "季度巡检"}
+    ),
+    ("GET", "/api/v1/audit-templates/{key}/checklist"): Rule(
+        EVERYONE, params=lambda ctx: _template_with_checklist(ctx)
+    ),
+    ("PUT", "/api/v1/audit-templates/{key}/checklist"): Rule(
+        ADMINS, params=own_template_param, body=lambda ctx, p: CHECKLIST
+    ),
+    # An audit starts at the door of a store of a team the supervisor leads (or any, for an
+    # admin); another org's admin holds a code that is not theirs: invalid_qr.
+    ("POST", "/api/v1/audits"): Rule(
+        MANAGERS, params=audit_store_params, body=audit_start_body, foreign="422"
+    ),
+    ("GET", "/api/v1/audits"): Rule(MANAGERS),
+    ("GET", "/api/v1/audits/{audit_id}"): Rule(MANAGERS, params=audit_param),
+    # Only the auditor who started it writes to an audit.
+    ("PUT", "/api/v1/audits/{audit_id}/results"): Rule(
+        frozenset({SUPERVISOR}),
+        params=audit_param,
+        body=lambda ctx, p: {"results": {p["item_key"]: {"result": "pass"}}},
+    ),
+    ("PUT", "/api/v1/audits/{audit_id}/items/{item_key}/photo"): Rule(
+        frozenset({SUPERVISOR}), params=audit_param, files=True, body=lambda ctx, p: {}
+    ),
+    ("GET", "/api/v1/audits/{audit_id}/items/{item_key}/photo"): Rule(
+        MANAGERS, params=audit_photo_params
+    ),
+    ("POST", "/api/v1/audits/{audit_id}/submit"): Rule(
+        frozenset({SUPERVISOR}), params=completed_audit_param, body=lambda ctx, p: {}
+    ),
+    ("POST", "/api/v1/audits/{audit_id}/abandon"): Rule(
+        frozenset({SUPERVISOR}), params=audit_param, body=lambda ctx, p: {"reason": "门店装修"}
+    ),
+    ("POST", "/api/v1/api-keys"): Rule(
+        ADMINS, body=lambda ctx, p: {"name": "ERP", "scopes": ["stores:read"]}
+    ),
+    ("GET", "/api/v1/api-keys"): Rule(ADMINS),
+    ("DELETE", "/api/v1/api-keys/{key_id}"): Rule(ADMINS, params=api_key_param),
+    ("GET", "/api/v1/events"): Rule(ADMINS),
+    ("POST", "/api/v1/webhook-endpoints"): Rule(
+        ADMINS, body=lambda ctx, p: {"url": HOOK_URL, "event_types": ["visit.submitted"]}
+    ),
+    ("GET", "/api/v1/webhook-endpoints"): Rule(ADMINS),
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id}"): Rule(ADMINS, params=endpoint_param),
+    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): Rule(
+        ADMINS, params=endpoint_param, body=lambda ctx, p: {"event_types": ["*"]}
+    ),
+    ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}"): Rule(ADMINS, params=endpoint_param),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): Rule(
+        ADMINS, params=endpoint_param
+    ),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/test"): Rule(ADMINS, params=endpoint_param),
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries"): Rule(
+        ADMINS, params=endpoint_param
+    ),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/redeliver-failed"): Rule(
+        ADMINS, params=endpoint_param, body=lambda ctx, p: {"since": in_two_days()}
+    ),
+    ("POST", "/api/v1/webhook-deliveries/{delivery_id}/redeliver"): Rule(
+        ADMINS, params=delivery_param
+    ),
+    ("GET", "/api/v1/calendar-feed"): Rule(EVERYONE),
+    ("POST", "/api/v1/calendar-feed/rotate"): Rule(EVERYONE),
+    # The secret URL is the only key: anyone holding it reads the feed.
+    ("GET", "/cal/{token}.ics"): Rule(EVERYONE, public=True, params=calendar_token_param),
+    ("GET", "/api/v1/rectifications"): Rule(EVERYONE),
+    ("GET", "/api/v1/rectifications/{rectification_id}"): Rule(
+        EVERYONE, params=rectification_param
+    ),
+    ("GET", "/api/v1/rectifications/{rectification_id}/before-photo"): Rule(
+        EVERYONE, params=rectification_param
+    ),
+    ("GET", "/api/v1/rectifications/{rectification_id}/after-photo"): Rule(
+        EVERYONE, params=rectification_with_photo_param
+    ),
+    # The fix is proven at the door: the assignee, checked in at that store.
+    ("PUT", "/api/v1/rectifications/{rectification_id}/after-photo"): Rule(
+        REPS, params=rectification_at_store_param, files=True, body=lambda ctx, p: {}
+    ),
+    ("POST", "/api/v1/rectifications/{rectification_id}/submit"): Rule(
+        REPS, params=rectification_with_photo_param, body=lambda ctx, p: {"note": "已整改"}
+    ),
+    ("POST", "/api/v1/rectifications/{rectification_id}/verify"): Rule(
+        MANAGERS, params=submitted_rectification_param, body=lambda ctx, p: {"comment": "好"}
+    ),
+    ("POST", "/api/v1/rectifications/{rectification_id}/reopen"): Rule(
+        MANAGERS, params=submitted_rectification_param, body=lambda ctx, p: {"reason": "仍缺价签"}
+    ),
     ("GET", "/healthz"): Rule(EVERYONE, public=True),
     ("GET", "/readyz"): Rule(EVERYONE, public=True),
     ("GET", "/metrics"): Rule(EVERYONE, public=True),

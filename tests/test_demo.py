@@ -1,32 +1,49 @@
-"""The demo seed: a week of realistic visits in every state, seeded once."""
+"""The demo seed: a week of realistic visits, audits and rectifications in every state, seeded
+once."""
 
+import itertools
+import random
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend import demo as demo_module
+from backend.audits import checklist as checklists
+from backend.audits import defaults as audit_defaults
+from backend.audits.results import item_failed
 from backend.config import Settings
 from backend.db import session_scope
 from backend.demo import DEMO_PASSWORD, REPS, SUPERVISOR, seed_demo
 from backend.events.catalog import PAYLOADS, EventType
 from backend.models import (
+    Audit,
+    AuditBand,
+    AuditStatus,
     Event,
     NextAction,
     NextActionStatus,
     Notification,
     Photo,
     PhotoHashBand,
+    Rectification,
+    RectificationChange,
+    RectificationStatus,
     Store,
     User,
     Visit,
     VisitReview,
     VisitStatus,
 )
+from backend.models.user import Role
+from backend.presence import flags as trust
 from backend.visits import rules
 
 REVIEWED = (VisitStatus.submitted, VisitStatus.approved, VisitStatus.rejected)
@@ -43,7 +60,18 @@ async def _login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
 
 async def _table_counts(session: AsyncSession) -> dict[str, int]:
     counts = {}
-    for model in (Visit, Photo, PhotoHashBand, NextAction, VisitReview, Notification, Event):
+    for model in (
+        Visit,
+        Photo,
+        PhotoHashBand,
+        NextAction,
+        VisitReview,
+        Audit,
+        Rectification,
+        RectificationChange,
+        Notification,
+        Event,
+    ):
         counts[model.__tablename__] = int(
             await session.scalar(select(func.count()).select_from(model)) or 0
         )
@@ -73,6 +101,24 @@ async def test_demo_history_has_every_state_and_seeds_once(
                 select(Notification.subject_id).where(Notification.type == "visit.rejected")
             )
         )
+        audits = list(await session.scalars(select(Audit).where(Audit.org_id == demo.org_id)))
+        rects = list(
+            await session.scalars(select(Rectification).where(Rectification.org_id == demo.org_id))
+        )
+        after_photos = {
+            p.rectification_id: p
+            for p in await session.scalars(
+                select(Photo).where(
+                    Photo.org_id == demo.org_id, Photo.rectification_id.is_not(None)
+                )
+            )
+        }
+        audit_stores = {
+            s.id: s
+            for s in await session.scalars(
+                select(Store).where(Store.id.in_({a.store_id for a in audits}))
+            )
+        }
         before = await _table_counts(session)
         events = list(await session.scalars(select(Event).where(Event.org_id == demo.org_id)))
         notices = list(
@@ -155,6 +201,22 @@ async def test_demo_history_has_every_state_and_seeds_once(
             action = next(a for a in actions.values() if a.id == notice.subject_id)
             assert notice.created_at == action.reminded_due_at
 
+    # The supervisor's audits: green, amber and red, one failing a critical item, each started
+    # at the door as a visit is (inside the fence, no flag) and scored as submitted.
+    assert audits and all(a.status == AuditStatus.submitted for a in audits)
+    assert {a.auditor_id for a in audits} == {supervisor_id}
+    assert {a.band for a in audits} == set(AuditBand), Counter(a.band for a in audits)
+    assert any(a.failed_critical and a.passed is False for a in audits)
+    for audit in audits:
+        assert audit.trust_score == trust.score_of(audit.flags) == 100, audit.flags
+        assert audit.check_in_distance_m <= audit_stores[audit.store_id].geofence_radius_m
+        assert audit.started_at == audit.captured_at + (
+            audit.server_received_at - audit.device_time
+        )
+        assert stamped[("audit.started", audit.id)] == [audit.server_received_at]
+        assert stamped[("audit.submitted", audit.id)] == [audit.submitted_at]
+    _assert_rectifications(rects, audits, visits, after_photos, notices, stamped, supervisor_id)
+
     # The supervisor's queue: the submitted visits, oldest submission first.
     supervisor = await _login(client, "supervisor")
     queue: list[dict[str, Any]] = []
@@ -197,6 +259,12 @@ async def test_demo_history_has_every_state_and_seeds_once(
     inbox = (await client.get("/api/v1/notifications?limit=200", headers=rep)).json()["items"]
     assert any(n["type"] == "visit.rejected" for n in inbox)
 
+    # rep1 sees a rectification to do on Today (what it asks for: owed, by due time).
+    rep1 = await _login(client, "rep1")
+    owed = await client.get("/api/v1/rectifications?assignee=me&status=open", headers=rep1)
+    assert owed.status_code == 200, owed.text
+    assert any(not item["overdue"] for item in owed.json()["items"]), owed.json()
+
     # Seeding again changes nothing.
     async with session_scope(sessionmaker) as session:
         again = await seed_demo(session, settings)
@@ -229,3 +297,132 @@ async def test_demo_history_has_every_state_and_seeds_once(
     async with sessionmaker() as session:
         open_store = await session.get_one(Store, open_visit.store_id)
     assert refused.json()["store"] == {"id": str(open_store.id), "name": open_store.name}
+
+
+def _assert_rectifications(
+    rects: list[Rectification],
+    audits: list[Audit],
+    visits: list[Visit],
+    after_photos: dict[uuid.UUID | None, Photo],
+    notices: list[Notification],
+    stamped: dict[tuple[str, uuid.UUID], list[datetime]],
+    supervisor_id: uuid.UUID,
+) -> None:
+    """Every state, each fix proven by an after photo taken during the assignee's visit at the
+    store, and exactly one task overdue, escalated to the supervisor by the job."""
+    states = Counter(r.status for r in rects)
+    assert set(states) == set(RectificationStatus), states
+    by_audit = Counter(r.audit_id for r in rects)
+    for audit in audits:
+        assert by_audit[audit.id] == len(_failed_items(audit)), audit.id
+    visits_by_id = {v.id: v for v in visits}
+    now = datetime.now(UTC)
+    for rect in rects:
+        assert stamped[("rectification.created", rect.id)] == [rect.created_at]
+        if rect.status == RectificationStatus.open:
+            assert rect.visit_id is None and rect.id not in after_photos
+            continue
+        # Fixed at the door: the photo while the assignee's visit at the store was open.
+        visit = visits_by_id[rect.visit_id] if rect.visit_id else None
+        assert visit is not None and visit.rep_id == rect.assignee_id, rect.id
+        assert visit.store_id == rect.store_id
+        photo = after_photos[rect.id]
+        assert visit.submitted_at is not None
+        assert visit.server_received_at < photo.taken_at < visit.submitted_at
+        assert not photo.flags, photo.flags
+        assert rect.submitted_at is not None and photo.taken_at < rect.submitted_at
+        if rect.status == RectificationStatus.verified:
+            assert rect.verified_at is not None and rect.submitted_at < rect.verified_at < now
+        if rect.status == RectificationStatus.reopened:
+            assert rect.reopened_at is not None and rect.submitted_at < rect.reopened_at < now
+            assert rect.due_at > now  # a reopen gives time again
+    owed = (RectificationStatus.open, RectificationStatus.reopened)
+    late = [r for r in rects if r.status in owed and r.due_at < now]
+    assert len(late) == 1, late
+    (overdue,) = late
+    assert overdue.critical and overdue.escalated_at is not None
+    assert stamped[("rectification.overdue", overdue.id)] == [overdue.escalated_at]
+    escalations = [n for n in notices if n.type == "rectification.overdue"]
+    assert [(n.subject_id, n.user_id, n.created_at) for n in escalations] == [
+        (overdue.id, supervisor_id, overdue.escalated_at)
+    ]
+    assert any(n.type == "rectification.due" and n.subject_id == overdue.id for n in notices)
+    assert any(r.status == RectificationStatus.open and r.due_at > now for r in rects)
+
+
+def _failed_items(audit: Audit) -> list[str]:
+    checklist = _standard_checklist()
+    return [
+        key
+        for key, stored in audit.results.items()
+        if (item := checklist.item(key)) is not None and item_failed(item, stored)
+    ]
+
+
+def _standard_checklist() -> checklists.Checklist:
+    items = checklists.stored_items(audit_defaults.standard_checklist())
+    return checklists.checklist_from_stored("standard", 1, items)
+
+
+# --- the plan, whatever the day and hour the demo is seeded at ---------------------------------
+
+_ZONE = ZoneInfo("Asia/Shanghai")
+_MONDAY = datetime(2026, 3, 2, tzinfo=_ZONE)
+
+
+@pytest.mark.parametrize("day", range(7), ids=("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+def test_the_weeks_audits_are_planned_on_any_day_at_any_hour(day: int) -> None:
+    stores = [
+        Store(id=uuid.UUID(int=n + 1), **spec.model_dump())
+        for n, spec in enumerate(demo_module.demo_stores(None))
+    ]
+    reps = [
+        User(id=uuid.UUID(int=1000 + n), username=username, display_name=name, role=Role.rep)
+        for n, (username, name) in enumerate(REPS)
+    ]
+    for hours in (0.5, 7, 9.5, 11, 13, 16, 18.5, 23.9):
+        now = (_MONDAY + timedelta(days=day, hours=hours)).astimezone(UTC)
+        week = demo_module.plan_week(
+            random.Random(demo_module.DEMO_SEED),
+            now,
+            _ZONE,
+            reps,
+            stores,
+            _standard_checklist(),
+            timedelta(days=7),
+        )
+        _assert_planned_audits(week, now)
+
+
+def _assert_planned_audits(week: demo_module.WeekPlan, now: datetime) -> None:
+    audits = week.audits
+    assert len(audits) == 5, now
+    assert len({a.store.id for a in audits}) == 5
+    spans = sorted((a.checked_in_at, a.submitted_at) for a in audits)
+    assert all(end < nxt for (_, end), (nxt, _) in itertools.pairwise(spans))
+    assert spans[-1][1] < now
+    outcomes = Counter(fix.outcome for a in audits for fix in a.fixes)
+    assert set(outcomes) == {
+        RectificationStatus.submitted,
+        RectificationStatus.verified,
+        RectificationStatus.reopened,
+    }, (now, outcomes)
+    for audit in audits:
+        for fix in audit.fixes:
+            visit = fix.visit
+            assert visit.store is audit.store and visit.rep is audit.assignee
+            assert visit.kind == "visit" and not visit.offline
+            assert (
+                audit.submitted_at
+                < visit.server_received_at
+                < fix.photo_at
+                < fix.submitted_at
+                < visit.submitted_at
+            ), now
+            if fix.judged_at is not None:
+                assert visit.submitted_at < fix.judged_at < now
+    fixed = {(a.id, fix.item_key) for a in audits for fix in a.fixes}
+    left = [(a, key, due) for a in audits for key, due in a.due.items() if (a.id, key) not in fixed]
+    # One task overdue (its escalation tick is before now); the others still have time.
+    assert len([due for _, _, due in left if due < now]) == 1, now
+    assert any(due > now and a.assignee.username == "rep1" for a, _, due in left), now

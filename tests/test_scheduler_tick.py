@@ -39,7 +39,7 @@ async def test_every_scheduled_job_runs_at_the_time_it_is_given(
     for job in jobs(sessionmaker, build_storage(settings)):
         await job.run(later)
         ids.append(job.id)
-    assert len(set(ids)) == len(ids) == 5
+    assert len(set(ids)) == len(ids) == 6
 
 
 async def _count(sessionmaker: async_sessionmaker[AsyncSession], model: type) -> int:

@@ -7,6 +7,7 @@ real object ids in the paths: no answer may be a server error, and every error i
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from backend.api_keys import service as api_key_service
+from backend.api_keys.schemas import ApiKeyCreate
+from backend.api_keys.scopes import Scope
 from backend.auth.principal import Principal
+from backend.calendar_feed import service as calendar_service
+from backend.kit.time import utc_now
+from backend.models import AuditStatus
 from backend.models.user import Role
+from backend.rectifications import service as rectification_service
 from backend.stores import service as store_service
 from backend.teams import service as team_service
 from backend.teams.schemas import TeamCreate
+from backend.webhooks import service as webhook_service
+from backend.webhooks.schemas import WebhookEndpointCreate
 from tests.db import PostgresForTests
+from tests.factories.audits import insert_audit, item_of, raised_item, standard_checklist
 from tests.factories.stores import store_input
 from tests.factories.world import seed_org, seeding
 from tests.server import running_server
@@ -57,7 +68,50 @@ async def seeded_url(template: PostgresForTests) -> AsyncIterator[tuple[str, dic
             ),
             admin.id,
         )
-    ids = {"user_id": str(rep.id), "team_id": str(team.id), "store_id": str(store.id)}
+        # An open audit of the admin (whose token fuzzes) and a rectification raised by another.
+        audit = await insert_audit(
+            session, org_id=org.id, store_id=store.id, auditor_id=admin.id, status=AuditStatus.open
+        )
+        checklist = await standard_checklist(session, org.id)
+        item_key = item_of(checklist)["key"]
+        submitted = await insert_audit(
+            session, org_id=org.id, store_id=store.id, auditor_id=sup.id, failed=[item_key]
+        )
+        (rectification,) = await rectification_service.raise_for_audit(
+            session,
+            submitted,
+            [raised_item(checklist, item_key, rep.id, utc_now() + timedelta(days=2))],
+            utc_now(),
+        )
+        admin_principal = Principal(admin.id, org.id, Role.admin)
+        key, _ = await api_key_service.create_key(
+            session,
+            admin_principal,
+            ApiKeyCreate(name="Fuzz ERP", scopes=[Scope.stores_read]),
+            settings_.secret,
+            utc_now(),
+        )
+        endpoint = await webhook_service.create_endpoint(
+            session,
+            admin_principal,
+            WebhookEndpointCreate(url="http://127.0.0.1:9/hook", event_types=["*"]),
+            ("127.0.0.1",),
+            utc_now(),
+        )
+        calendar = await calendar_service.feed_url(session, settings_, admin_principal, utc_now())
+    ids = {
+        "key_id": str(key.id),
+        "endpoint_id": str(endpoint.id),
+        "delivery_id": str(uuid.uuid4()),
+        "token": calendar.rsplit("/", 1)[1].removesuffix(".ics"),
+        "user_id": str(rep.id),
+        "team_id": str(team.id),
+        "store_id": str(store.id),
+        "audit_id": str(audit.id),
+        "item_key": item_key,
+        "key": "standard",
+        "rectification_id": str(rectification.id),
+    }
     yield url, ids
     await template.drop(name)
 

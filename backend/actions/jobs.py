@@ -7,37 +7,18 @@ however many schedulers run. The caller is the time boundary: the scheduler's ti
 """
 
 import uuid
-from collections.abc import Awaitable
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.actions import service
-from backend.db import session_scope
+from backend.kit.jobs import BatchStep, drain_all, drain_in
 from backend.kit.time import utc_now
-
-
-class Step(Protocol):
-    def __call__(
-        self, session: AsyncSession, now: datetime, batch: int, *, org_id: uuid.UUID | None = ...
-    ) -> Awaitable[int]: ...
-
 
 # One run's order. Due first: an action already due gets "due now", never a late "due within
 # 24 h"; then the day-before reminders; then the escalations.
-REMINDERS: tuple[Step, ...] = (service.remind_due, service.remind_day_before)
-ESCALATIONS: tuple[Step, ...] = (service.escalate_overdue,)
-
-
-async def _drain(sessionmaker: async_sessionmaker[AsyncSession], step: Step, now: datetime) -> int:
-    total = 0
-    while True:
-        async with session_scope(sessionmaker) as session:
-            done = await step(session, now, service.JOB_BATCH)
-        total += done
-        if done < service.JOB_BATCH:
-            return total
+REMINDERS: tuple[BatchStep, ...] = (service.remind_due, service.remind_day_before)
+ESCALATIONS: tuple[BatchStep, ...] = (service.escalate_overdue,)
 
 
 async def run_reminders(
@@ -45,7 +26,7 @@ async def run_reminders(
 ) -> int:
     """Send due reminders first, then day-before reminders; returns how many were sent."""
     now = now or utc_now()
-    return sum([await _drain(sessionmaker, step, now) for step in REMINDERS])
+    return await drain_all(sessionmaker, REMINDERS, now, service.JOB_BATCH)
 
 
 async def run_escalations(
@@ -53,7 +34,7 @@ async def run_escalations(
 ) -> int:
     """Escalate open actions past due to their reps' supervisors; returns how many."""
     now = now or utc_now()
-    return sum([await _drain(sessionmaker, step, now) for step in ESCALATIONS])
+    return await drain_all(sessionmaker, ESCALATIONS, now, service.JOB_BATCH)
 
 
 async def run_all(
@@ -72,14 +53,8 @@ async def run_all(
 async def run_all_in(session: AsyncSession, now: datetime, org_id: uuid.UUID) -> int:
     """One run of :func:`run_all` for one organization, in the caller's transaction: how the
     demo seed runs the job at the simulated ticks of its week (other orgs are left alone)."""
-    total = 0
-    for step in (*REMINDERS, *ESCALATIONS):
-        while True:
-            done = await step(session, now, service.JOB_BATCH, org_id=org_id)
-            total += done
-            if done < service.JOB_BATCH:
-                break
-    return total
+    steps = (*REMINDERS, *ESCALATIONS)
+    return await drain_in(session, steps, now, service.JOB_BATCH, org_id)
 
 
 JOB_ID = "next_actions.remind_and_escalate"

@@ -1,4 +1,5 @@
-"""Who is calling: read from the access token, checked by role, scoped by organization."""
+"""Who is calling: read from the access token (or an API key), checked by role, scoped by
+organization."""
 
 import uuid
 from dataclasses import dataclass
@@ -13,10 +14,20 @@ class Principal:
     role: Role
     # The user's access epoch when the token was issued; see ``is_current``.
     access_epoch: int = 0
+    # Set when the caller is an API key (``dsk_...``, backend.api_keys): then ``user_id`` is the
+    # key's id too (what events record as their ``actor_id``; it names no user), ``role`` is
+    # admin so that reads are org-wide, and ``scopes`` are what the key may do. A key reaches
+    # only the routes its scopes name (backend.api_keys.scopes), never an admin-only one.
+    api_key_id: uuid.UUID | None = None
+    scopes: frozenset[str] = frozenset()
 
     @property
     def is_admin(self) -> bool:
         return self.role == Role.admin
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.api_key_id is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,12 @@ class EventType(StrEnum):
     next_action_overdue = "next_action.overdue"
     store_created = "store.created"
     store_updated = "store.updated"
+    audit_submitted = "audit.submitted"
+    rectification_created = "rectification.created"
+    rectification_submitted = "rectification.submitted"
+    rectification_verified = "rectification.verified"
+    rectification_reopened = "rectification.reopened"
+    ping = "ping"
     # Doorstep's own
     visit_resubmitted = "visit.resubmitted"
     visit_answers_saved = "visit.answers_saved"
@@ -51,10 +57,19 @@ class EventType(StrEnum):
     team_member_removed = "team.member_removed"
     customer_type_created = "customer_type.created"
     visit_form_published = "visit_form.published"
+    audit_started = "audit.started"
+    audit_results_saved = "audit.results_saved"
+    audit_photo_added = "audit.photo_added"
+    audit_abandoned = "audit.abandoned"
+    audit_template_created = "audit_template.created"
+    audit_checklist_published = "audit_checklist.published"
+    rectification_photo_added = "rectification.photo_added"
+    rectification_overdue = "rectification.overdue"
 
 
 SubjectType = Literal["visit", "next_action", "store", "org", "user", "team", "customer_type",
-                      "visit_form"]  # fmt: skip
+                      "visit_form", "audit", "rectification", "audit_template",
+                      "webhook_endpoint"]  # fmt: skip
 
 
 class EventPayload(BaseModel):
@@ -280,6 +295,120 @@ class VisitFormPublished(EventPayload):
     customer_type: str
     version: int
     field_count: int
+
+
+# --- audits and rectifications ------------------------------------------------------------------
+
+
+class AuditStarted(EventPayload):
+    type = EventType.audit_started
+    subject_type = "audit"
+    store_id: uuid.UUID
+    template_key: str
+    template_version: int
+    trust_score: int
+    flags: list[FlagCode]
+
+
+class AuditResultsSaved(EventPayload):
+    type = EventType.audit_results_saved
+    subject_type = "audit"
+    item_keys: list[str]
+
+
+class AuditPhotoAdded(EventPayload):
+    type = EventType.audit_photo_added
+    subject_type = "audit"
+    item_key: str
+    sha256: str
+    duplicate_of: list[uuid.UUID]
+
+
+class AuditSubmitted(EventPayload):
+    type = EventType.audit_submitted
+    subject_type = "audit"
+    store_id: uuid.UUID
+    auditor_id: uuid.UUID
+    percent: float
+    band: Literal["green", "amber", "red"]
+    passed: bool
+    failed_critical: list[str]
+    rectification_ids: list[uuid.UUID]
+
+
+class AuditAbandoned(EventPayload):
+    type = EventType.audit_abandoned
+    subject_type = "audit"
+    reason: str
+
+
+class AuditTemplateCreated(EventPayload):
+    type = EventType.audit_template_created
+    subject_type = "audit_template"
+    key: str
+
+
+class AuditChecklistPublished(EventPayload):
+    type = EventType.audit_checklist_published
+    subject_type = "audit_template"
+    template_key: str
+    version: int
+    item_count: int
+
+
+class _Rectification(EventPayload):
+    """What every rectification event says about its task (as it is now)."""
+
+    subject_type = "rectification"
+    audit_id: uuid.UUID
+    store_id: uuid.UUID
+    item_key: str
+    assignee_id: uuid.UUID
+    due_at: UtcDatetime
+
+
+class RectificationCreated(_Rectification):
+    type = EventType.rectification_created
+    critical: bool
+
+
+class RectificationPhotoAdded(_Rectification):
+    type = EventType.rectification_photo_added
+    visit_id: uuid.UUID
+    sha256: str
+    duplicate_of: list[uuid.UUID]
+
+
+class RectificationSubmitted(_Rectification):
+    type = EventType.rectification_submitted
+    visit_id: uuid.UUID | None
+    note: str | None
+
+
+class RectificationVerified(_Rectification):
+    type = EventType.rectification_verified
+    comment: str | None
+
+
+class RectificationReopened(_Rectification):
+    type = EventType.rectification_reopened
+    reason: str
+
+
+class RectificationOverdue(_Rectification):
+    type = EventType.rectification_overdue
+    notified: list[uuid.UUID]
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+class Ping(EventPayload):
+    """The test button of a webhook endpoint: delivered to that endpoint only."""
+
+    type = EventType.ping
+    subject_type = "webhook_endpoint"
+    endpoint_id: uuid.UUID
 
 
 def _payload_classes() -> dict[EventType, type[EventPayload]]:

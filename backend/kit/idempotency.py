@@ -25,7 +25,7 @@ import enum
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -68,8 +68,9 @@ class KeyOwner(Protocol):
     def user_id(self) -> uuid.UUID: ...
 
 
-# Reads the caller from a bearer token; None for a token that is not valid (or expired).
-ReadCaller = Callable[[str], KeyOwner | None]
+# Reads the caller from a bearer token; None for a token that is not valid (or expired). It may
+# ask the database (an API key is checked against its row), so it is awaited.
+ReadCaller = Callable[[str], Awaitable[KeyOwner | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,7 @@ class IdempotencyMiddleware:
             await self._invalid_key(scope, receive, send)
             return
         token = _bearer_token(scope)
-        caller = self.read_caller(token) if token else None
+        caller = await self.read_caller(token) if token else None
         if caller is None:
             await self.app(scope, receive, send)
             return

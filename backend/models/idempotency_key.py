@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, PrimaryKeyConstraint, SmallInteger, String, Text
+from sqlalchemy import LargeBinary, PrimaryKeyConstraint, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db_model import Base, OrgScopedMixin
@@ -17,9 +17,9 @@ class IdempotencyKey(OrgScopedMixin, Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (PrimaryKeyConstraint("org_id", "user_id", "key"),)
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    # The caller: a user's id, or an API key's (which acts for its org): no foreign key, so a
+    # key's POSTs keep their Idempotency-Key like a person's do.
+    user_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
     key: Mapped[str] = mapped_column(String(255), nullable=False)
     method: Mapped[str] = mapped_column(String(16), nullable=False)
     path: Mapped[str] = mapped_column(Text, nullable=False)

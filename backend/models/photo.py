@@ -3,7 +3,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, LargeBinary, String, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,19 +27,56 @@ class PhotoKind(StrEnum):
     conversation = "conversation"
 
 
+#: Exactly one owner: a visit's photo of a kind, an audit item's photo, or a rectification's
+#: after photo.
+_ONE_OWNER = (
+    "(visit_id IS NOT NULL AND kind IS NOT NULL AND audit_id IS NULL AND item_key IS NULL"
+    " AND rectification_id IS NULL)"
+    " OR (audit_id IS NOT NULL AND item_key IS NOT NULL AND visit_id IS NULL AND kind IS NULL"
+    " AND rectification_id IS NULL)"
+    " OR (rectification_id IS NOT NULL AND visit_id IS NULL AND kind IS NULL AND audit_id IS NULL"
+    " AND item_key IS NULL)"
+)
+
+
 class Photo(IdMixin, OrgScopedMixin, TimestampMixin, Base):
-    """The current photo of one kind on a visit; its files live in object storage."""
+    """The current photo in one slot: a visit's photo of a kind, an audit item's photo or a
+    rectification's after photo. Its files live in object storage; every photo of the org is
+    in the same duplicate lookup."""
 
     __tablename__ = "photos"
     __table_args__ = (
         Index("ix_photos_org_id_visit_id_kind", "org_id", "visit_id", "kind", unique=True),
+        Index(
+            "ix_photos_org_id_audit_id_item_key",
+            "org_id",
+            "audit_id",
+            "item_key",
+            unique=True,
+            postgresql_where=text("audit_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_photos_org_id_rectification_id",
+            "org_id",
+            "rectification_id",
+            unique=True,
+            postgresql_where=text("rectification_id IS NOT NULL"),
+        ),
         Index("ix_photos_org_id_original_sha256", "org_id", "original_sha256", "taken_at"),
+        CheckConstraint(_ONE_OWNER, name="one_owner"),
     )
 
-    visit_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("visits.id", ondelete="CASCADE"), nullable=False
+    visit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), nullable=True
     )
-    kind: Mapped[PhotoKind] = mapped_column(
+    audit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("audits.id", ondelete="CASCADE"), nullable=True
+    )
+    item_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    rectification_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("rectifications.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[PhotoKind | None] = mapped_column(
         Enum(
             PhotoKind,
             native_enum=False,
@@ -37,7 +84,7 @@ class Photo(IdMixin, OrgScopedMixin, TimestampMixin, Base):
             length=16,
             values_callable=lambda kinds: [k.value for k in kinds],
         ),
-        nullable=False,
+        nullable=True,
     )
     original_sha256: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     sha256: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)

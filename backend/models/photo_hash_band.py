@@ -22,7 +22,7 @@ class PhotoHashBand(OrgScopedMixin, Base):
             "org_id",
             "band_key",
             "taken_at",
-            postgresql_include=["phash", "photo_id", "visit_id"],
+            postgresql_include=["phash", "photo_id", "owner_id"],
         ),
         Index("ix_photo_hash_bands_org_id_photo_id", "org_id", "photo_id"),
     )
@@ -31,6 +31,7 @@ class PhotoHashBand(OrgScopedMixin, Base):
     photo_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("photos.id", ondelete="CASCADE"), nullable=False
     )
-    visit_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
+    # The photo's visit, audit or rectification: a photo is never its own owner's duplicate.
+    owner_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
     phash: Mapped[int] = mapped_column(BigInteger, nullable=False)
     taken_at: Mapped[datetime] = mapped_column(nullable=False)

@@ -4,6 +4,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.audits import service as audit_service
 from backend.errors import NotFound
 from backend.events import service as events
 from backend.events.catalog import OrgCreated
@@ -33,6 +34,7 @@ async def create_org(
         actor_id=None,
     )
     await forms_service.create_default_customer_types(session, org.id, admin.id)
+    await audit_service.create_standard_template(session, org.id, admin.id)
     await events.record(
         session, OrgCreated(name=name), org_id=org.id, subject_id=org.id, actor_id=None
     )

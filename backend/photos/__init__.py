@@ -1,1 +1,2 @@
-"""Visit photos: validation and re-encoding of uploads (pure), later endpoints and storage."""
+"""Photos of every owner (visits, audit items, rectifications): validation and re-encoding of
+uploads (pure), the upload pipeline, storage and the org-wide duplicate lookup."""

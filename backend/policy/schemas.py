@@ -14,6 +14,28 @@ class NextActionTypeOption(ResponseSchema):
     label: TypeLabel
 
 
+class AuditBands(ResponseSchema):
+    green: float
+    amber: float
+
+
+class AuditPolicy(ResponseSchema):
+    """How an audit is scored, for the audit screen's running score (the formula per item kind
+    is DESIGN §5; these are its thresholds)."""
+
+    pass_percent: float
+    bands: AuditBands
+    scale_fail_below: float
+
+
+class RectificationDueDays(ResponseSchema):
+    """A failed item's default due, in days from the submit, and the latest an auditor may set."""
+
+    critical: int
+    default: int
+    max: int
+
+
 class ClientPolicy(ResponseSchema):
     """What the PWA must agree with the server on. Every value comes from the code that enforces
     it, so a client that renders from this never disagrees with a refusal."""
@@ -27,4 +49,6 @@ class ClientPolicy(ResponseSchema):
     locale_default: Literal["zh-CN", "en"]
     next_action_types: list[NextActionTypeOption]
     submit_requires: list[str]
+    audit: AuditPolicy
+    rectification_due_days: RectificationDueDays
     server_time: UtcDatetime

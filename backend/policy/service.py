@@ -5,10 +5,20 @@ from datetime import datetime
 from typing import Final
 
 from backend.actions.labels import action_types
+from backend.audits import results as audit_results
+from backend.audits import scoring
+from backend.audits import service as audit_service
 from backend.config import Settings
 from backend.models import PhotoKind
 from backend.photos.processing import MAX_UPLOAD_BYTES
-from backend.policy.schemas import ClientPolicy, NextActionTypeOption, TypeLabel
+from backend.policy.schemas import (
+    AuditBands,
+    AuditPolicy,
+    ClientPolicy,
+    NextActionTypeOption,
+    RectificationDueDays,
+    TypeLabel,
+)
 from backend.visits import completion
 from backend.visits import service as visit_service
 
@@ -31,5 +41,15 @@ def client_policy(settings: Settings, now: datetime) -> ClientPolicy:
             for value, label in action_types()
         ],
         submit_requires=completion.submit_requires(),
+        audit=AuditPolicy(
+            pass_percent=float(scoring.PASS_FROM),
+            bands=AuditBands(green=float(scoring.GREEN_FROM), amber=float(scoring.AMBER_FROM)),
+            scale_fail_below=audit_results.SCALE_FAIL_BELOW,
+        ),
+        rectification_due_days=RectificationDueDays(
+            critical=audit_service.DUE_CRITICAL.days,
+            default=audit_service.DUE_DEFAULT.days,
+            max=audit_service.DUE_MAX.days,
+        ),
         server_time=now,
     )

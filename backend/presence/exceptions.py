@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING
 
-from backend.errors import AppError
+from backend.errors import AppError, FieldError, ValidationFailed
 
 if TYPE_CHECKING:
     from backend.presence.rules import Geofence
@@ -29,3 +29,12 @@ class OutsideGeofence(AppError):
             accuracy_m=round(fence.accuracy_m, 1),
             effective_distance_m=round(fence.effective_m, 1),
         )
+
+
+class ImplausibleTime(ValidationFailed):
+    """A capture time that the phone's clock offset moves out of any calendar (a year 1 or 9999
+    clock): nothing can be placed at it."""
+
+    def __init__(self) -> None:
+        message = "The capture time, corrected by the phone's clock offset, is not a real time."
+        super().__init__(message, errors=[FieldError("/position/captured_at", message, "range")])

@@ -16,13 +16,15 @@ same answers, same error bodies.
 docs/trust.md explains each rule and its threshold.
 """
 
+import hashlib
+import struct
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from backend.kit.geo import haversine_m
-from backend.presence.exceptions import InvalidQr, OutsideGeofence
+from backend.presence.exceptions import ImplausibleTime, InvalidQr, OutsideGeofence
 from backend.presence.flags import Flag, FlagCode
 from backend.stores import qr
 
@@ -206,7 +208,10 @@ def check_in_time(
 ) -> CheckInTime:
     """Correct the phone's clock: the offset between server and device applies to the capture."""
     offset = server_received_at - device_time
-    return CheckInTime(captured_at + offset, offset)
+    try:
+        return CheckInTime(captured_at + offset, offset)
+    except OverflowError:  # a clock in year 1 or 9999: no corrected time exists
+        raise ImplausibleTime() from None
 
 
 # --- 4. the presence flags ----------------------------------------------------------------------
@@ -344,6 +349,51 @@ def _human_duration_zh(seconds: float) -> str:
     minutes = abs(seconds) / 60
     amount = f"{minutes / 60:.1f} 小时" if minutes >= 90 else f"{minutes:.0f} 分钟"
     return f"{amount}（手机{direction}）"
+
+
+# --- replay or conflict -------------------------------------------------------------------------
+
+_POSITION = struct.Struct(">dddq")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def arrival_fingerprint(
+    domain: bytes,
+    arrival_id: uuid.UUID,
+    request: DoorRequest,
+    token: qr.QrToken | None,
+    extra: bytes = b"",
+) -> bytes:
+    """SHA-256 of what the person did at the door, which tells a replay from another arrival
+    with the same id: the id, the door code scanned (the bare token and the whole scanned URL
+    are the same code), the position fix and when it was captured, and ``extra`` (what else the
+    caller's arrival chose, e.g. an audit's template). Not ``device_time``, the phone's clock
+    when this attempt was sent (a retry after hours offline sends a fresh one), and not
+    ``queued_offline`` (an arrival whose first answer was lost is re-sent marked queued).
+    ``domain`` keeps a visit's and an audit's fingerprints apart. docs/trust.md, "Replays"."""
+    position = request.position
+    code = (
+        b"t" + token.signed_part + token.mac
+        if token is not None
+        else b"r" + request.qr.encode("utf-8", "surrogatepass")  # no token in it: refused
+    )
+    captured_us = (position.captured_at - _EPOCH) // _MICROSECOND
+    return hashlib.sha256(
+        b"".join(
+            (
+                domain,
+                arrival_id.bytes,
+                len(code).to_bytes(4, "big"),
+                code,
+                # + 0.0 makes -0.0 and 0.0 one value, as the stored column has them.
+                _POSITION.pack(
+                    position.lat + 0.0, position.lng + 0.0, position.accuracy_m + 0.0, captured_us
+                ),
+                extra,
+            )
+        )
+    ).digest()
 
 
 # --- the whole check ----------------------------------------------------------------------------

@@ -37,7 +37,9 @@ async def create_store(
     session: SessionDep, settings: SettingsDep, principal: Admin, body: StoreCreate
 ) -> StoreRead:
     store = await service.create_store(session, settings, principal.org_id, body, principal.user_id)
-    return await service.to_read(session, settings, store, door_code=True)
+    return await service.to_read(
+        session, settings, store, door_code=service.shows_door_code(principal)
+    )
 
 
 @router.get(
@@ -144,7 +146,9 @@ async def update_store(
     body: StoreUpdate,
 ) -> StoreRead:
     store = await service.update_store(session, principal, store_id, body)
-    return await service.to_read(session, settings, store, door_code=True)
+    return await service.to_read(
+        session, settings, store, door_code=service.shows_door_code(principal)
+    )
 
 
 @router.post("/{store_id}/qr/rotate", operation_id="stores_rotate_qr", response_model=StoreRead)

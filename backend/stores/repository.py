@@ -35,6 +35,16 @@ async def by_ids(
     return {store.id: store for store in found}
 
 
+def ids_in_teams(org_id: uuid.UUID, team_ids: Select[uuid.UUID]) -> Select[uuid.UUID]:
+    """The org's stores of the teams ``team_ids`` selects, as a subquery."""
+    return select(Store.id).where(Store.org_id == org_id, Store.team_id.in_(team_ids))
+
+
+async def organization(session: AsyncSession, org_id: uuid.UUID) -> Organization | None:
+    """The store's organization, for its door-code keys."""
+    return await session.get(Organization, org_id)
+
+
 async def with_org(
     session: AsyncSession, org_id: uuid.UUID, store_id: uuid.UUID
 ) -> tuple[Store | None, Organization | None]:

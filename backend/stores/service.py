@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,6 @@ from backend.forms import service as forms_service
 from backend.kit import fonts
 from backend.kit.pagination import PageParams
 from backend.models import Organization, Store
-from backend.orgs import service as org_service
 from backend.presence import rules as door
 from backend.stores import csv_import, posters, qr, repository
 from backend.stores.exceptions import (
@@ -116,6 +116,26 @@ async def stores_by_id(
     return await repository.by_ids(session, org_id, store_ids)
 
 
+async def _organization(session: AsyncSession, org_id: uuid.UUID) -> Organization:
+    org = await repository.organization(session, org_id)
+    assert org is not None  # the caller's (or the store's) organization: a foreign key keeps it
+    return org
+
+
+async def store_at_door(
+    session: AsyncSession, org_id: uuid.UUID, store_id: uuid.UUID
+) -> tuple[Store | None, Organization | None]:
+    """The store a door code names, within ``org_id``, and its organization's keys (one round
+    trip; (None, None) when the org has no such store): what the door check reads."""
+    return await repository.with_org(session, org_id, store_id)
+
+
+def store_ids_in_teams(org_id: uuid.UUID, team_ids: Select[uuid.UUID]) -> Select[uuid.UUID]:
+    """The org's stores of the teams ``team_ids`` selects, as a subquery for other domains'
+    filters (e.g. the stores of the teams a supervisor leads)."""
+    return repository.ids_in_teams(org_id, team_ids)
+
+
 async def update_store(
     session: AsyncSession, principal: Principal, store_id: uuid.UUID, data: StoreUpdate
 ) -> Store:
@@ -157,9 +177,10 @@ def shows_door_code(principal: Principal) -> bool:
 
     The code is the proof that a phone stood at the door. Whoever reads it from the API (a rep at
     home, a supervisor before an audit tour) could check in without scanning anything, so every
-    other role, and every answer other than the stores endpoints' own, goes without it.
+    other role, and every answer other than the stores endpoints' own, goes without it. So does
+    an API key, though it reads stores org-wide as an admin does: no app needs to stand at a door.
     """
-    return principal.is_admin
+    return principal.is_admin and not principal.is_api_key
 
 
 async def to_read(
@@ -171,7 +192,7 @@ async def to_read(
     door_code: bool = False,
 ) -> StoreRead:
     """The API view of a store; with ``door_code`` (admins only) its signed ``qr_url``."""
-    org = await org_service.get_org(session, store.org_id) if door_code else None
+    org = await _organization(session, store.org_id) if door_code else None
     return _read(settings, org, store, distance_m)
 
 
@@ -246,7 +267,7 @@ async def list_stores(
 
     ``door_code`` (admins only, see ``shows_door_code``) adds each store's ``qr_url``.
     """
-    org = await org_service.get_org(session, org_id) if door_code else None
+    org = await _organization(session, org_id) if door_code else None
     if filters.near is None:
         stores, cursor = await repository.page_by_code(session, org_id, filters, page)
         return [_read(settings, org, s, None) for s in stores], cursor
@@ -308,7 +329,7 @@ async def _qr_url(
     session: AsyncSession, settings: Settings, org_id: uuid.UUID, store_id: uuid.UUID
 ) -> str:
     store = await get_store(session, org_id, store_id)
-    return qr.qr_url_for(settings, await org_service.get_org(session, org_id), store)
+    return qr.qr_url_for(settings, await _organization(session, org_id), store)
 
 
 async def poster_pdf(
@@ -334,7 +355,7 @@ async def posters_pdf(
     missing = [i for i, sid in enumerate(store_ids) if sid not in found]
     if missing:
         raise StoresNotFound(missing)
-    org = await org_service.get_org(session, org_id)
+    org = await _organization(session, org_id)
     pages = [
         posters.PosterData(
             name=found[sid].name,

@@ -33,6 +33,9 @@ The dict (``version`` 1)::
                                   text: {zh "还剩 2 天 3 小时", en "due in 2 d 3 h"}}}
     pending          [{key, label: {zh, en}, items: [str]}]   (empty lists left out)
     answers          [{key, label: {zh, en}, type, value, display: {zh, en}}]  (form order)
+    rectifications   [{id, item_key, title: {zh, en}, status}]  the audit rectifications
+                     whose after photo was taken during this visit (the fix proven at the door;
+                     left out of cards stored before audits existed)
 """
 
 import math
@@ -113,6 +116,14 @@ class SummaryAnswer:
 
 
 @dataclass(frozen=True)
+class SummaryRectification:
+    id: uuid.UUID
+    item_key: str
+    title: Label
+    status: str
+
+
+@dataclass(frozen=True)
 class SummaryInput:
     visit_id: uuid.UUID
     store: SummaryStore
@@ -129,6 +140,7 @@ class SummaryInput:
     next_action: SummaryNextAction | None = None
     pending: Sequence[SummaryPending] = ()
     answers: Sequence[SummaryAnswer] = ()
+    rectifications: Sequence[SummaryRectification] = ()
     generated_at: datetime | None = None  # None: checked_out_at
 
 
@@ -201,6 +213,15 @@ def build_summary(data: SummaryInput) -> dict[str, Any]:
                 "display": _label(a.display, "") if a.display else display_value(a.value),
             }
             for a in data.answers
+        ],
+        "rectifications": [
+            {
+                "id": str(r.id),
+                "item_key": r.item_key,
+                "title": _label(r.title, r.item_key),
+                "status": r.status,
+            }
+            for r in data.rectifications
         ],
     }
 

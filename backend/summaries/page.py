@@ -42,6 +42,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "no_action": "未设置下一步",
         "photos": "现场照片",
         "pending": "待跟进",
+        "rectifications": "本次完成整改",
         "tags": "客户标签",
         "answers": "拜访记录",
         "storefront": "门头",
@@ -65,6 +66,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "no_action": "No next action",
         "photos": "Photos",
         "pending": "Pending",
+        "rectifications": "Rectifications fixed",
         "tags": "Customer profile",
         "answers": "Visit notes",
         "storefront": "Storefront",
@@ -132,6 +134,7 @@ def render_summary_page(
             page.next_action(),
             page.photos(photo_urls),
             page.pending(),
+            page.rectifications(),
             page.tags(),
             page.answers(),
             page.footer(),
@@ -304,6 +307,13 @@ class _Page:
             for g in groups
         )
         return self._section(self.t["pending"], inner, "pending")
+
+    def rectifications(self) -> str:
+        fixed = [_map(r) for r in _list(self.s.get("rectifications"))]
+        if not fixed:
+            return ""
+        inner = "".join(f"<p>{_e(self._pick(r.get('title')))}</p>" for r in fixed)
+        return self._section(self.t["rectifications"], inner, "rectifications")
 
     def tags(self) -> str:
         tags = [_map(t) for t in _list(self.s.get("profile_tags"))]

@@ -72,6 +72,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "flags": "风险提示",
         "next_action": "下一步",
         "pending": "待跟进",
+        "rectifications": "本次完成整改",
         "tags": "客户标签",
         "answers": "拜访记录",
         "photos": "现场照片",
@@ -93,6 +94,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "flags": "Flags",
         "next_action": "Next action",
         "pending": "Pending",
+        "rectifications": "Rectifications fixed",
         "tags": "Customer profile",
         "answers": "Visit notes",
         "photos": "Photos",
@@ -178,6 +180,7 @@ def _laid_out(
     if thumbnails is not None:
         card.photos(thumbnails)
     card.pending()
+    card.rectifications()
     card.tags()
     card.answers()
     card.ending(link)
@@ -595,6 +598,13 @@ class _Card:
             items = sep.join(str(i) for i in group.get("items") or [])
             self._text(MARGIN, items, 30, INK, max_lines=3)
             self._gap(10)
+
+    def rectifications(self) -> None:
+        fixed = list(self.s.get("rectifications") or [])
+        if not fixed or not self._section(self.t["rectifications"]):
+            return
+        for item in fixed[:6]:
+            self._bullet(self._pick(item.get("title")), INK, 30, max_lines=2)
 
     def tags(self) -> None:
         tags = list(self.s.get("profile_tags") or [])[:MAX_TAGS]

@@ -10,7 +10,7 @@ queue), and a dict validated in place costs a fraction of a tree of model instan
 """
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -115,6 +115,13 @@ class SummaryAnswerRead(TypedDict):
     display: SummaryText
 
 
+class SummaryRectificationRead(TypedDict):
+    id: uuid.UUID
+    item_key: str
+    title: SummaryText
+    status: str
+
+
 class SummaryRead(TypedDict):
     """The summary card of a submitted visit, as it was built at submission."""
 
@@ -139,3 +146,9 @@ class SummaryRead(TypedDict):
     next_action: SummaryNextActionRead | None
     pending: list[SummaryPendingRead]
     answers: Annotated[list[SummaryAnswerRead], Field(description="In form order.")]
+    rectifications: NotRequired[
+        Annotated[
+            list[SummaryRectificationRead],
+            Field(description="Rectifications whose after photo was taken during the visit."),
+        ]
+    ]

@@ -17,9 +17,14 @@ from backend.models import Team, TeamMember
 from backend.models.user import Role
 
 
+def led_team_ids(org_id: uuid.UUID, supervisor_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The teams a supervisor leads, as a subquery."""
+    return select(Team.id).where(Team.org_id == org_id, Team.supervisor_id == supervisor_id)
+
+
 def supervised_rep_ids(org_id: uuid.UUID, supervisor_id: uuid.UUID) -> Select[uuid.UUID]:
     """The reps in the teams a supervisor leads, as a subquery."""
-    led = select(Team.id).where(Team.org_id == org_id, Team.supervisor_id == supervisor_id)
+    led = led_team_ids(org_id, supervisor_id)
     return select(TeamMember.user_id).where(
         TeamMember.org_id == org_id, TeamMember.team_id.in_(led)
     )

@@ -23,10 +23,17 @@ class TeamMembersAdd(Schema):
     user_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
 
 
+class TeamMemberRead(ResponseSchema):
+    id: uuid.UUID
+    username: str
+    display_name: str
+
+
 class TeamRead(ResponseSchema):
     id: uuid.UUID
     org_id: uuid.UUID
     name: str
     supervisor_id: uuid.UUID
     member_ids: list[uuid.UUID]
+    members: list[TeamMemberRead]
     created_at: UtcDatetime

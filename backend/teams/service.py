@@ -33,6 +33,15 @@ class TeamView:
     supervisor_id: uuid.UUID
     member_ids: list[uuid.UUID]
     created_at: datetime
+    # Who the members are, so a supervisor can pick a rep by name (the users list is admins').
+    members: list["TeamMemberView"]
+
+
+@dataclass(frozen=True)
+class TeamMemberView:
+    id: uuid.UUID
+    username: str
+    display_name: str
 
 
 async def create_team(session: AsyncSession, principal: Principal, data: TeamCreate) -> TeamView:
@@ -111,6 +120,30 @@ def supervised_rep_ids(org_id: uuid.UUID, supervisor_id: uuid.UUID) -> Select[uu
     return repository.supervised_rep_ids(org_id, supervisor_id)
 
 
+def led_team_ids(org_id: uuid.UUID, supervisor_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The teams a supervisor leads, as a subquery (stores, audits and rectifications are
+    scoped by the store's team)."""
+    return repository.led_team_ids(org_id, supervisor_id)
+
+
+async def leads_team(
+    session: AsyncSession, org_id: uuid.UUID, team_id: uuid.UUID | None, user_id: uuid.UUID
+) -> bool:
+    """Whether ``user_id`` supervises the team ``team_id`` (False for no team)."""
+    if team_id is None:
+        return False
+    team = await repository.by_id(session, org_id, team_id)
+    return team is not None and team.supervisor_id == user_id
+
+
+async def supervisor_of(
+    session: AsyncSession, org_id: uuid.UUID, team_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """The supervisor of the org's team ``team_id``; None without such a team."""
+    team = await repository.by_id(session, org_id, team_id) if team_id else None
+    return team.supervisor_id if team is not None else None
+
+
 async def _get(session: AsyncSession, org_id: uuid.UUID, team_id: uuid.UUID) -> Team:
     team = await repository.by_id(session, org_id, team_id)
     if team is None:
@@ -166,8 +199,24 @@ async def _view(session: AsyncSession, team: Team) -> TeamView:
 async def _views(session: AsyncSession, teams: Sequence[Team]) -> list[TeamView]:
     if not teams:
         return []
-    members = await repository.member_ids(session, teams[0].org_id, [t.id for t in teams])
+    org_id = teams[0].org_id
+    members = await repository.member_ids(session, org_id, [t.id for t in teams])
+    people = await user_service.users_by_id(
+        session, org_id, {user_id for ids in members.values() for user_id in ids}
+    )
     return [
-        TeamView(t.id, t.org_id, t.name, t.supervisor_id, members[t.id], t.created_at)
+        TeamView(
+            t.id,
+            t.org_id,
+            t.name,
+            t.supervisor_id,
+            members[t.id],
+            t.created_at,
+            [
+                TeamMemberView(user_id, people[user_id].username, people[user_id].display_name)
+                for user_id in members[t.id]
+                if user_id in people
+            ],
+        )
         for t in teams
     ]

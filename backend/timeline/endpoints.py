@@ -7,7 +7,7 @@ from backend.auth.dependencies import AnyUser, SettingsDep
 from backend.kit.deps import SessionDep
 from backend.kit.time import utc_now
 from backend.timeline import service
-from backend.timeline.schemas import StoreTimeline
+from backend.timeline.schemas import StoreTimeline, TimelineAudit
 from backend.visits.presenters import visit_read
 
 router = APIRouter(prefix="/api/v1/stores", tags=["stores"])
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1/stores", tags=["stores"])
 @router.get(
     "/{store_id}/timeline",
     operation_id="stores_timeline",
-    summary="A store's recent visits, photos and flags",
+    summary="A store's recent visits, photos, flags, audits and open rectifications",
     response_model=StoreTimeline,
 )
 async def store_timeline(
@@ -32,5 +32,7 @@ async def store_timeline(
         store=timeline.store,
         since=timeline.since,
         visits=[visit_read(v, now) for v in timeline.visits],
+        audits=[TimelineAudit.model_validate(a) for a in timeline.audits],
+        rectifications=timeline.rectifications,
         server_time=now,
     )

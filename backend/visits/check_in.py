@@ -10,11 +10,9 @@ concurrent check-in that loses the race to the unique indexes, is read back thro
 session, which the first-time check-in never opens.
 """
 
-import hashlib
-import struct
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from backend.auth.exceptions import AccessChanged
@@ -35,41 +33,13 @@ from backend.visits.repository import CheckInContext, CheckInKey, Recorded
 from backend.visits.schemas import CheckInRequest
 from backend.visits.service import VisitView
 
-# What the rep did at the door (DESIGN §4, §6), and so what tells a replay from another
-# check-in with the same id: the id, the door code scanned, the position fix and when it was
-# captured. Not ``device_time``, the phone's clock when this attempt was sent (a retry after
-# hours offline sends a fresh one), and not ``queued_offline`` (a check-in whose first answer
-# was lost is re-sent from the outbox marked queued). docs/trust.md, "Replays".
+# What the rep did at the door (DESIGN §4, §6): backend.presence.rules.arrival_fingerprint.
 _FINGERPRINT_DOMAIN = b"doorstep-check-in-v2\x00"
-_POSITION = struct.Struct(">dddq")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def fingerprint(data: CheckInRequest, token: QrToken | None) -> bytes:
-    """SHA-256 of what the rep did; ``token`` is ``door.scanned_token(data.qr)``, so the bare
-    token and the whole scanned URL are the same code."""
-    position = data.position
-    code = (
-        b"t" + token.signed_part + token.mac
-        if token is not None
-        else b"r" + data.qr.encode("utf-8", "surrogatepass")  # no token in it: never a visit
-    )
-    captured_us = (position.captured_at - _EPOCH) // _MICROSECOND
-    return hashlib.sha256(
-        b"".join(
-            (
-                _FINGERPRINT_DOMAIN,
-                data.id.bytes,
-                len(code).to_bytes(4, "big"),
-                code,
-                # + 0.0 makes -0.0 and 0.0 one value, as the stored column has them.
-                _POSITION.pack(
-                    position.lat + 0.0, position.lng + 0.0, position.accuracy_m + 0.0, captured_us
-                ),
-            )
-        )
-    ).digest()
+    """SHA-256 of what the rep did; ``token`` is ``door.scanned_token(data.qr)``."""
+    return door.arrival_fingerprint(_FINGERPRINT_DOMAIN, data.id, data, token)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from backend.events.catalog import VisitAnswersSaved, VisitResubmitted, VisitSub
 from backend.forms import service as form_service
 from backend.forms.definitions import FormVersion
 from backend.models import NextAction, PhotoKind, Visit, VisitStatus
+from backend.rectifications import service as rectification_service
 from backend.summaries import card
 from backend.visits import rules
 from backend.visits import service as visit_service
@@ -196,6 +197,10 @@ async def summary_input(
         next_action=_next_action(view.next_action),
         pending=_pending(form, answers),
         answers=_answers(form, answers),
+        rectifications=[
+            card.SummaryRectification(r.id, r.item_key, r.title.model_dump(), r.status)
+            for r in await rectification_service.fixed_during_visit(session, visit.org_id, visit.id)
+        ],
     )
 
 

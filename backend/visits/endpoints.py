@@ -1,5 +1,5 @@
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
@@ -12,6 +12,7 @@ from backend.kit.schemas import UtcDatetime
 from backend.kit.time import utc_now
 from backend.models.photo import PhotoKind
 from backend.models.visit import VisitStatus
+from backend.photos.http import IMAGE_RESPONSES, image_response
 from backend.photos.processing import read_limited
 from backend.visits import check_in as check_in_service
 from backend.visits import completion, photos, reviews, service
@@ -113,28 +114,11 @@ async def put_photo(
     return photo_read(photo)
 
 
-def _image_response(data: bytes, etag: str) -> Response:
-    return Response(
-        data,
-        media_type="image/jpeg",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=86400",
-            "ETag": f'"{etag}"',
-        },
-    )
-
-
-_IMAGE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"image/jpeg": {}}, "description": "The stored JPEG"}
-}
-
-
 @router.get(
     "/{visit_id}/photos/{kind}",
     operation_id="visits_get_photo",
     response_class=Response,
-    responses=_IMAGE,
+    responses=IMAGE_RESPONSES,
 )
 async def get_photo(
     session: SessionDep,
@@ -146,14 +130,14 @@ async def get_photo(
     data, etag = await photos.photo_file(
         session, storage, principal, visit_id, kind, thumbnail=False
     )
-    return _image_response(data, etag)
+    return image_response(data, etag)
 
 
 @router.get(
     "/{visit_id}/photos/{kind}/thumb",
     operation_id="visits_get_photo_thumb",
     response_class=Response,
-    responses=_IMAGE,
+    responses=IMAGE_RESPONSES,
 )
 async def get_photo_thumb(
     session: SessionDep,
@@ -165,7 +149,7 @@ async def get_photo_thumb(
     data, etag = await photos.photo_file(
         session, storage, principal, visit_id, kind, thumbnail=True
     )
-    return _image_response(data, etag + "-thumb")
+    return image_response(data, etag + "-thumb")
 
 
 @router.put("/{visit_id}/answers", operation_id="visits_put_answers", response_model=VisitRead)

@@ -19,7 +19,6 @@ from backend.models import Photo, PhotoKind, Store, User, Visit
 from backend.photos import service as photo_service
 from backend.stores import service as store_service
 from backend.users import service as user_service
-from backend.visits import rules
 from backend.visits.exceptions import VisitNotOpen
 from backend.visits.service import EDITABLE, get_visit, lock_visit_for_rep, replace_flags
 
@@ -40,52 +39,42 @@ async def put_photo(
     the photo already stored (same bytes: nothing is processed twice).
     """
     visit = await lock_visit_for_rep(session, principal, visit_id)
-    digest = photo_service.upload_digest(data)
-    existing = await photo_service.current_photo(session, visit.org_id, visit.id, kind)
-    if existing is not None and existing.original_sha256 == digest:
-        return existing, False
-    if visit.status not in EDITABLE:
-        raise VisitNotOpen(visit.status)
-    store = await store_service.get_store(session, visit.org_id, visit.store_id)
-    rep = await user_service.get_user(session, visit.org_id, visit.rep_id)
 
-    async def check_duplicates(phash: int) -> list[photo_service.DuplicateMatch]:
-        """Runs while the stored copy is encoded: the lookup and the visit's flags."""
-        duplicates = await photo_service.find_duplicates(
-            session,
-            visit.org_id,
-            phash=phash,
-            original_sha256=digest,
-            exclude_visit_id=visit.id,
-            now=now,
-        )
-        replace_flags(visit, lambda flag: flag.get("kind") == kind.value, _flags(kind, duplicates))
+    async def watermark_lines() -> list[str]:
+        """Not a replay: the visit must be open; the watermark names its store and rep."""
+        if visit.status not in EDITABLE:
+            raise VisitNotOpen(visit.status)
+        store = await store_service.get_store(session, visit.org_id, visit.store_id)
+        rep = await user_service.get_user(session, visit.org_id, visit.rep_id)
+        return _watermark_lines(settings, visit, store, rep)
+
+    async def flags_for(duplicates: list[photo_service.DuplicateMatch]) -> list[dict[str, Any]]:
+        """Runs while the stored copy is encoded: the photo's flags, and the visit's copy."""
+        flags = _flags(kind, duplicates)
+        replace_flags(visit, lambda flag: flag.get("kind") == kind.value, flags)
         await session.flush()
-        return duplicates
+        return flags
 
-    processed, duplicates = await photo_service.process_then(
-        data,
-        _watermark_lines(settings, visit, store, rep),
-        cjk_font_path(settings),
-        check_duplicates,
-    )
-    photo = await photo_service.save(
+    accepted = await photo_service.accept_upload(
         session,
         storage,
         org_id=visit.org_id,
-        visit_id=visit.id,
-        kind=kind,
-        processed=processed,
-        flags=_flags(kind, duplicates),
+        owner=photo_service.PhotoOwner.visit(visit.id, kind),
+        data=data,
+        watermark_lines=watermark_lines,
+        font_path=cjk_font_path(settings),
         now=now,
+        flags_for=flags_for,
     )
-    stored = VisitPhotoAdded if existing is None else VisitPhotoReplaced
+    if not accepted.changed:
+        return accepted.photo, False
+    stored = VisitPhotoReplaced if accepted.replaced else VisitPhotoAdded
     await events.record(
         session,
         stored(
             kind=kind,
-            sha256=processed.sha256,
-            duplicate_of=[d.photo_id for d in duplicates[:5]],
+            sha256=accepted.photo.sha256.hex(),
+            duplicate_of=[d.photo_id for d in accepted.duplicates[:5]],
         ),
         org_id=visit.org_id,
         subject_id=visit.id,
@@ -93,16 +82,18 @@ async def put_photo(
         occurred_at=now,
         flush=False,  # written with the commit
     )
-    return photo, True
+    return accepted.photo, True
 
 
 def _flags(kind: PhotoKind, duplicates: list[photo_service.DuplicateMatch]) -> list[dict[str, Any]]:
-    """The photo's trust flag (and the visit's copy of it): a duplicate of another visit's."""
+    """The photo's trust flag (and the visit's copy of it): a duplicate of another owner's
+    photo (``other_visit_id``, or ``other_audit_id`` / ``other_rectification_id``)."""
     if not duplicates:
         return []
-    first = duplicates[0]
-    flag = rules.duplicate_photo_flag(kind.value, first.taken_at, first.distance)
-    return [{**flag.as_dict(), "kind": kind.value, "other_visit_id": str(first.visit_id)}]
+    flag = photo_service.duplicate_flag(
+        duplicates[0], subject_zh=f"{kind.value} 照片", subject_en=f"{kind.value} photo"
+    )
+    return [{**flag, "kind": kind.value}]
 
 
 def _watermark_lines(settings: Settings, visit: Visit, store: Store, rep: User) -> list[str]:

@@ -20,6 +20,7 @@ from backend.visits.service import VisitView
 
 
 def photo_read(photo: Photo) -> PhotoRead:
+    assert photo.kind is not None  # a visit's photo has its kind (the one-owner CHECK)
     url = f"/api/v1/visits/{photo.visit_id}/photos/{photo.kind.value}"
     return PhotoRead(
         kind=photo.kind.value,

@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal, UserAccess
@@ -23,7 +23,7 @@ from backend.db import SqlConnection
 from backend.events.catalog import VisitCheckedIn, event_row
 from backend.kit.pagination import Keyset, PageParams, keyset_page
 from backend.kit.scoping import visible_to
-from backend.models import Visit, VisitReview, VisitStatus
+from backend.models import User, Visit, VisitReview, VisitStatus
 from backend.models.user import Role
 from backend.presence.rules import DoorStore, OrgKeys, PreviousCheckIn
 from backend.teams import service as team_service
@@ -432,3 +432,23 @@ async def reviews_of(
         for review in rows:
             out[review.visit_id].append(review)
     return out
+
+
+async def latest_visitor(
+    session: AsyncSession, org_id: uuid.UUID, store_id: uuid.UUID, since: datetime
+) -> uuid.UUID | None:
+    """The active rep with the store's latest visit since ``since`` (abandoned visits count:
+    the rep was there)."""
+    return await session.scalar(
+        select(Visit.rep_id)
+        .join(User, and_(User.id == Visit.rep_id, User.org_id == Visit.org_id))
+        .where(
+            Visit.org_id == org_id,
+            Visit.store_id == store_id,
+            Visit.checked_in_at >= since,
+            User.is_active.is_(True),
+            User.role == Role.rep,
+        )
+        .order_by(Visit.checked_in_at.desc())
+        .limit(1)
+    )

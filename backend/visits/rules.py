@@ -1,4 +1,5 @@
-"""A visit's own trust rules: the short visit and the duplicate photo (pure: no I/O, no clock).
+"""A visit's own trust rules: the short visit (pure: no I/O, no clock). The duplicate photo
+flag is the photos domain's (``backend.photos.rules``), as audits and rectifications raise it too.
 
 The door's rules (the code, the geofence, the clock, the presence flags) are the door check's,
 ``backend.presence.rules``; the flag codes, their weights and the score are
@@ -30,7 +31,6 @@ __all__ = [
     "PreviousCheckIn",
     "check_in_flags",
     "check_in_time",
-    "duplicate_photo_flag",
     "geofence",
     "score_of",
     "short_visit_flag",
@@ -48,15 +48,4 @@ def short_visit_flag(checked_in_at: datetime, submitted_at: datetime) -> Flag | 
         FlagCode.short_visit,
         f"拜访仅 {minutes:.1f} 分钟（少于 3 分钟）",
         f"visit lasted {minutes:.1f} min (under 3 min)",
-    )
-
-
-def duplicate_photo_flag(kind: str, other_visit_at: datetime, distance: int) -> Flag:
-    how_zh = "完全相同" if distance == 0 else f"高度相似（差异 {distance}）"
-    how_en = "identical" if distance == 0 else f"near-identical (distance {distance})"
-    day = other_visit_at.date().isoformat()
-    return Flag(
-        FlagCode.duplicate_photo,
-        f"{kind} 照片与 {day} 另一次拜访的照片{how_zh}",
-        f"{kind} photo {how_en} to a photo of another visit on {day}",
     )

@@ -81,13 +81,17 @@ class FlagRead(ResponseSchema):
     weight: int
     detail: LocalizedText
     kind: PhotoKind | None = None  # for photo flags: which photo
+    item_key: str | None = None  # for an audit item photo's flag: which item
 
 
 class PhotoFlagRead(FlagRead):
-    """A photo's trust flag: it duplicates a photo of another visit."""
+    """A photo's trust flag: it duplicates a photo of another visit, an audit photo or a
+    rectification photo (one of the ``other_*`` ids is set)."""
 
     kind: PhotoKind
-    other_visit_id: uuid.UUID
+    other_visit_id: uuid.UUID | None = None
+    other_audit_id: uuid.UUID | None = None
+    other_rectification_id: uuid.UUID | None = None
 
 
 class Trust(ResponseSchema):

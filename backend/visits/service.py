@@ -243,6 +243,14 @@ async def pinned_form(session: AsyncSession, visit: Visit) -> FormVersion | None
     )
 
 
+async def open_visit_of(
+    session: AsyncSession, org_id: uuid.UUID, rep_id: uuid.UUID
+) -> Visit | None:
+    """The rep's open visit (at most one), row-locked until the transaction ends so it stays
+    open while the caller relies on it (a rectification's after photo proves presence)."""
+    return await repository.lock_open_of_rep(session, org_id, rep_id)
+
+
 async def lock_visible_visit(
     session: AsyncSession, principal: Principal, visit_id: uuid.UUID
 ) -> Visit:
@@ -269,3 +277,11 @@ def replace_flags(
     """Swap the flags one rule owns (a photo's, the submit's) and rescore the visit."""
     visit.flags = [f for f in visit.flags if not replaced(f)] + added
     visit.trust_score = rules.score_of(visit.flags)
+
+
+async def latest_visitor(
+    session: AsyncSession, org_id: uuid.UUID, store_id: uuid.UUID, since: datetime
+) -> uuid.UUID | None:
+    """Who visited the store last since ``since``: an active rep (an audit's failed items go to
+    them unless the auditor names someone), or None."""
+    return await repository.latest_visitor(session, org_id, store_id, since)

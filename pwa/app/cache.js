@@ -25,10 +25,23 @@ export async function refreshReference(position = null) {
   const known = (await kvGet('stores', {})) || {};
   for (const store of stores.items) known[store.id] = store;
   await kvSet('stores', known);
+  await refreshAuditTemplates();
   // Written last: a phone with this key holds a complete set of reference data for offline use
   // ('stores' alone may only hold a store looked up one at a time).
   await kvSet('reference_synced_at', Date.now());
 }
+
+/** A manager's audit templates (GET /api/v1/audit-templates), kept so an audit started offline
+ * renders its checklist before the server has pinned one. Reps have none to fetch. */
+async function refreshAuditTemplates() {
+  const role = (await me())?.role;
+  if (role !== 'supervisor' && role !== 'admin') return;
+  const templates = await api('GET', '/api/v1/audit-templates').catch(() => null);
+  if (Array.isArray(templates)) await kvSet('audit_templates', templates);
+  else if (Array.isArray(templates?.items)) await kvSet('audit_templates', templates.items);
+}
+
+export const auditTemplates = async () => (await kvGet('audit_templates', [])) || [];
 
 export async function storeById(id, { online = navigator.onLine } = {}) {
   const known = (await kvGet('stores', {})) || {};

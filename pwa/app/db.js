@@ -1,18 +1,25 @@
 // IndexedDB, promise-wrapped. Stores: outbox (the write queue), visits (local visit drafts),
-// kv (cached reference data: me, stores, customer types, lists for the Today screen).
+// kv (cached reference data: me, stores, customer types, audit templates, lists for the Today
+// screen), audits (local audit-tour drafts, version 2).
 const NAME = 'doorstep';
-const VERSION = 1;
+const VERSION = 2;
+const STORES = ['outbox', 'visits', 'kv', 'audits'];
 let opening = null;
 
 export function openDb() {
   opening ??= new Promise((resolve, reject) => {
     const request = indexedDB.open(NAME, VERSION);
-    request.onupgradeneeded = () => {
+    request.onupgradeneeded = (event) => {
       const db = request.result;
-      const outbox = db.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
-      outbox.createIndex('visit', 'visit_id');
-      db.createObjectStore('visits', { keyPath: 'id' });
-      db.createObjectStore('kv', { keyPath: 'key' });
+      // Step by step from the phone's version: an upgrade keeps the outbox and the drafts.
+      if (event.oldVersion < 1) {
+        const outbox = db.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
+        // 'visit' orders replay per subject: a visit id, or 'audit:<id>', 'action:<id>'.
+        outbox.createIndex('visit', 'visit_id');
+        db.createObjectStore('visits', { keyPath: 'id' });
+        db.createObjectStore('kv', { keyPath: 'key' });
+      }
+      if (event.oldVersion < 2) db.createObjectStore('audits', { keyPath: 'id' });
     };
     request.onsuccess = () => {
       const db = request.result;
@@ -63,8 +70,7 @@ export async function kvGet(key, fallback = null) {
 }
 export const kvSet = (key, value) => put('kv', { key, value, saved_at: Date.now() });
 
-/** Sign-out: every store emptied — the outbox, the visit drafts and the cached reference data. */
+/** Sign-out: every store emptied — the outbox, the drafts and the cached reference data. */
 export async function clearAll() {
-  const names = ['outbox', 'visits', 'kv'];
-  await transact(names, 'readwrite', (s) => Promise.all(names.map((name) => req(s[name].clear()))));
+  await transact(STORES, 'readwrite', (s) => Promise.all(STORES.map((name) => req(s[name].clear()))));
 }

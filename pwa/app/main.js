@@ -7,7 +7,7 @@ import * as outbox from './outbox.js';
 import { api } from './api.js';
 import { refreshMe, refreshReference, me as cachedMe } from './cache.js';
 import { loadPolicy, refreshPolicy } from './policy.js';
-import './visits.js'; // registers the outbox acknowledgement handler
+import './visits.js'; // registers the outbox acknowledgement handler (audits.js: on demand)
 
 const screens = {
   login: () => import('./screens/login.js'),
@@ -21,6 +21,10 @@ const screens = {
   board: () => import('./screens/board.js'),
   inbox: () => import('./screens/inbox.js'),
   console: () => import('./screens/console.js'),
+  // Audit tours and rectifications: on demand, never in the rep's first load.
+  audit: () => import('./screens/audit.js'),
+  rectifications: () => import('./screens/rectifications.js'),
+  rectification: () => import('./screens/rectifications.js'),
   notfound: () => import('./screens/notfound.js'),
 };
 
@@ -37,21 +41,25 @@ const routes = [
   [new RegExp(`^/review/${UUID}$`), 'review'],
   [/^\/board$/, 'board'],
   [/^\/inbox$/, 'inbox'],
+  [new RegExp(`^/audits?/${UUID}$`), 'audit'],
+  [/^\/rectifications$/, 'rectifications'],
+  [new RegExp(`^/rectifications?/${UUID}$`), 'rectification'],
   [/^\/admin(\/.*)?$/, 'console'],
 ];
 
 // Each role's home and screens (DESIGN §7). Any other screen is "not found" for that role, so
 // nobody is offered what their role cannot do; a manager opening a rep's visit gets its read-only
-// review instead of the rep's editable screen. A door code (checkin) tells a manager that audit
-// tours, not check-ins, are theirs.
+// review instead of the rep's editable screen. A door code (checkin) starts a manager's audit
+// tour instead of a check-in; a rep's is a check-in.
+const MANAGER = ['review', 'board', 'scan', 'checkin', 'audit', 'rectifications', 'rectification', 'outbox', 'inbox'];
 const ROLES = {
-  rep: { home: 'today', screens: ['today', 'scan', 'checkin', 'visit', 'summary', 'outbox', 'inbox'] },
-  supervisor: { home: 'review', screens: ['review', 'board', 'checkin', 'outbox', 'inbox'], visit: 'review' },
-  admin: { home: 'console', screens: ['console', 'review', 'board', 'checkin', 'outbox', 'inbox'], visit: 'review' },
+  rep: { home: 'today', screens: ['today', 'scan', 'checkin', 'visit', 'summary', 'outbox', 'inbox', 'rectification', 'rectifications'] },
+  supervisor: { home: 'review', screens: MANAGER, visit: 'review' },
+  admin: { home: 'console', screens: ['console', ...MANAGER], visit: 'review' },
 };
 const TABS = {
   rep: [['/', 'today', 'tab_today'], ['/scan', 'scan', 'tab_scan'], ['/inbox', 'inbox', 'tab_inbox'], ['/outbox', 'outbox', 'tab_outbox']],
-  supervisor: [['/review', 'review', 'tab_review'], ['/board', 'board', 'tab_board'], ['/inbox', 'inbox', 'tab_inbox']],
+  supervisor: [['/review', 'review', 'tab_review'], ['/board', 'board', 'tab_board'], ['/scan', 'scan', 'tab_audit'], ['/rectifications', 'rectifications', 'tab_rects'], ['/inbox', 'inbox', 'tab_inbox']],
   admin: [['/admin', 'console', 'tab_console'], ['/review', 'review', 'tab_review'], ['/board', 'board', 'tab_board'], ['/inbox', 'inbox', 'tab_inbox']],
 };
 
@@ -211,7 +219,7 @@ document.addEventListener('click', (event) => {
   if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) return;
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin || link.target || link.hasAttribute('download')) return;
-  if (/^\/(api|s|docs|redoc|openapi\.json)(\/|$)/.test(url.pathname)) return; // server pages
+  if (/^\/(api|s|cal|docs|redoc|openapi\.json)(\/|$)/.test(url.pathname)) return; // server pages
   event.preventDefault();
   navigate(url.pathname + url.search);
 });

@@ -17,18 +17,21 @@
 import { transact, req, getAll, del } from './db.js';
 import { api, ApiError } from './api.js';
 import { session } from './auth.js';
-import { replayPass, stampedForSending } from './replay.js';
+import { replayPass, stampedForSending, coalesced } from './replay.js';
 
 const REPLAY_EVERY_MS = 20_000;
 
-let ack = { stores: [], handler: async () => {} };
+const acks = [];
 let running = null;
 let sendingSeq = null;
 const listeners = new Set();
 
-/** visits.js updates its drafts from each acknowledged item's response: `handler(item, result,
- * stores)` runs inside the transaction that removes the item, with `stores` (e.g. ['visits']). */
-export function onAcknowledged(handler, { stores = [] } = {}) { ack = { stores, handler }; }
+/** visits.js and audits.js update their drafts from each acknowledged item's response:
+ * `handler(item, result, stores)` runs inside the transaction that removes the item, with
+ * `stores` (e.g. ['visits']); every registered handler sees every item. */
+export function onAcknowledged(handler, { stores = [] } = {}) { acks.push({ stores, handler }); }
+const ackStores = () => [...new Set(acks.flatMap((a) => a.stores))];
+const LAZY_ACKS = /^(audit_|rect_)/;
 
 export function subscribe(listener) { listeners.add(listener); return () => listeners.delete(listener); }
 /** Tell the screens the queue changed (after a caller's own transaction). */
@@ -45,7 +48,9 @@ export async function itemsFor(visitId) {
 
 // Writes only a rep makes (DESIGN §1): a supervisor's or an admin's tap must never leave an item
 // in their outbox that the server can only refuse ("没有权限").
-const REP_ONLY = new Set(['check_in', 'photo', 'answers', 'next_action', 'submit', 'abandon', 'complete_action', 'reschedule_action']);
+const REP_ONLY = new Set(['check_in', 'photo', 'answers', 'next_action', 'submit', 'abandon', 'complete_action', 'reschedule_action', 'rect_photo', 'rect_submit']);
+// And the audit tour is a manager's (a rep who opens a door code checks in).
+const MANAGER_ONLY = new Set(['audit_start', 'audit_results', 'audit_photo', 'audit_submit', 'audit_abandon']);
 
 export class NotForRole extends Error {
   constructor(kind) { super(`not for this role: ${kind}`); this.name = 'NotForRole'; }
@@ -61,6 +66,12 @@ export class NotForRole extends Error {
 export async function queueInto(store, item) {
   const role = session()?.role;
   if (role && role !== 'rep' && REP_ONLY.has(item.kind)) throw new NotForRole(item.kind);
+  if (role === 'rep' && MANAGER_ONLY.has(item.kind)) throw new NotForRole(item.kind);
+  if (item.coalesce) {
+    const merged = coalesced(await req(store.index('visit').getAll(item.visit_id)), item, sendingSeq);
+    if (merged.drop !== null) store.delete(merged.drop);
+    item = merged.item;
+  }
   const record = {
     ...item,
     user_id: session()?.user_id || null,
@@ -119,8 +130,16 @@ function update(seq, fn) {
   });
 }
 
+function upload(blob, name) {
+  const form = new FormData();
+  form.append('file', blob, name);
+  return form;
+}
+
 function request(item) {
   const visit = `/api/v1/visits/${item.visit_id}`;
+  const audit = `/api/v1/audits/${item.audit_id}`;
+  const fix = `/api/v1/rectifications/${item.rectification_id}`;
   const action = `/api/v1/next-actions/${item.action_id}`;
   const once = item.idempotency_key ? { headers: { 'Idempotency-Key': item.idempotency_key } } : {};
   const body = stampedForSending(item.body);
@@ -137,6 +156,13 @@ function request(item) {
     case 'abandon': return api('POST', `${visit}/abandon`, body);
     case 'complete_action': return api('POST', `${action}/complete`, body, once);
     case 'reschedule_action': return api('POST', `${action}/reschedule`, body, once);
+    case 'audit_start': return api('POST', '/api/v1/audits', body);
+    case 'audit_results': return api('PUT', `${audit}/results`, body);
+    case 'audit_photo': return api('PUT', `${audit}/items/${encodeURIComponent(item.item_key)}/photo`, upload(item.blob, `${item.item_key}.jpg`), { timeout: 120_000 });
+    case 'audit_submit': return api('POST', `${audit}/submit`, body);
+    case 'audit_abandon': return api('POST', `${audit}/abandon`, body);
+    case 'rect_photo': return api('PUT', `${fix}/after-photo`, upload(item.blob, 'after.jpg'), { timeout: 120_000 });
+    case 'rect_submit': return api('POST', `${fix}/submit`, body, once);
     default: throw new ApiError(400, { code: 'unknown_item', detail: item.kind });
   }
 }
@@ -148,10 +174,16 @@ const io = {
   send: request,
   // The answer and the item's removal are one change: a draft never shows a write as pending
   // that the outbox no longer holds, nor the other way round.
-  acknowledge: (item, result) => transact(['outbox', ...ack.stores], 'readwrite', async (stores) => {
-    await ack.handler(item, result, stores);
-    stores.outbox.delete(item.seq);
-  }),
+  acknowledge: async (item, result) => {
+    // Audit tours and fixes keep their drafts in audits.js, loaded only once such an item is
+    // acknowledged (it registers its handler), never in the rep's first load; before the
+    // transaction, which any other wait would commit.
+    if (LAZY_ACKS.test(item.kind)) await import('./audits.js');
+    return transact(['outbox', ...ackStores()], 'readwrite', async (stores) => {
+      for (const { handler } of acks) await handler(item, result, stores);
+      stores.outbox.delete(item.seq);
+    });
+  },
   failed: (item, next) => update(item.seq, () => next),
   sending: (seq) => { sendingSeq = seq; },
   changed,

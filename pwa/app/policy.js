@@ -47,3 +47,10 @@ export function actionLabel(type) {
 export function photoKinds(photos = {}) {
   return current?.photo_kinds || Object.keys(photos || {});
 }
+
+/** The audit score's rules ({pass_percent, bands: {green, amber}, scale_fail_below}); null from
+ * an older server or cached copy: the phone then shows the server's own score, no verdict. */
+export const auditPolicy = (p = current) => p?.audit || null;
+
+/** Rectification due days ({critical, default, max}); null: the server picks the due time. */
+export const rectificationDueDays = (p = current) => p?.rectification_due_days || null;

@@ -108,3 +108,20 @@ export async function replayPass(io, { me = null, now = () => Date.now(), random
   }
   return { progressed, stop: null };
 }
+
+/**
+ * Consecutive result writes of one audit become one (DESIGN §7: a tap per checklist item would
+ * otherwise queue dozens of PUTs). `queued`: the subject's items as stored; `item`: the new
+ * write; `sendingSeq`: the item on its way, which is never touched (its answer decides it).
+ * Only the subject's last item merges, and only when it is the same kind of merging write, so
+ * nothing overtakes a photo or a submit queued after it; the server merges results item by
+ * item, so sending the merged body equals sending both in order.
+ * → {item: the write to queue, drop: the seq it replaces | null}
+ */
+export function coalesced(queued, item, sendingSeq = null) {
+  if (!item.coalesce) return { item, drop: null };
+  const tail = [...queued].sort((a, b) => b.seq - a.seq)[0];
+  if (!tail || tail.seq === sendingSeq || tail.kind !== item.kind || tail.coalesce !== item.coalesce) return { item, drop: null };
+  const results = { ...(tail.body?.results || {}), ...(item.body?.results || {}) };
+  return { item: { ...item, body: { ...tail.body, ...item.body, results } }, drop: tail.seq };
+}

@@ -126,8 +126,8 @@ def camera_jpeg(path: Path, seed: int, size: tuple[int, int] = (2016, 1512)) -> 
     return path
 
 
-async def shot(page: Any, artifacts: Path, name: str) -> None:
-    await page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+async def shot(page: Any, artifacts: Path, name: str, *, full_page: bool = True) -> None:
+    await page.screenshot(path=str(artifacts / f"{name}.png"), full_page=full_page)
 
 
 async def sign_in(page: Any, username: str, path: str = "/") -> None:
@@ -302,3 +302,103 @@ def submitted_visit(client: httpx.Client, qr_url: str, folder: Path, seed: int) 
         for index, kind in enumerate(PHOTO_KINDS)
     }
     return submit_over_http(client, visit, photos, quote(now + timedelta(days=2), "报价单"))
+
+
+# --- audit tours and rectifications (issue 12) ---------------------------------------------------
+
+DESKTOP = {"width": 1280, "height": 800}
+
+
+async def desktop_context(browser: Any, base_url: str, *, locale: str = "en-US") -> Any:
+    """A desktop-sized browser context (a supervisor at the office), service worker allowed."""
+    context = await browser.new_context(
+        viewport=DESKTOP, locale=locale, base_url=base_url, service_workers="allow"
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+def audit_checklist(site: Site) -> list[dict[str, Any]]:
+    """The items of the ``standard`` template's current checklist, read over the API."""
+    with site.api(site.supervisor) as client:
+        templates = client.get("/api/v1/audit-templates").json()
+    [standard] = [t for t in templates if t["key"] == "standard"]
+    items: list[dict[str, Any]] = standard["checklist"]["items"]
+    return items
+
+
+def wants_photo(item: dict[str, Any], failed: bool) -> bool:
+    return item.get("photo") == "required" or (item.get("photo") == "on_fail" and failed)
+
+
+def passing_value(item: dict[str, Any]) -> float:
+    """A number inside the item's min..max."""
+    low, high = item.get("min"), item.get("max")
+    value = (low if low is not None else 0) + 1
+    return min(value, high) if high is not None else value
+
+
+async def answer_checklist(
+    page: Any, items: list[dict[str, Any]], failing: set[str], folder: Path, seed: int
+) -> list[str]:
+    """Answer every item through the audit screen: the checks in ``failing`` fail, every other
+    item passes (a scale one below its top, a number inside its range), and a distinct photo
+    goes to each item that wants one. → the keys that were given a photo."""
+    photographed = []
+    for index, item in enumerate(items):
+        key, kind = item["key"], item["kind"]
+        if kind == "check":
+            verb = "fail" if key in failing else "pass"
+            await page.click(f"[data-test=audit-{verb}-{key}]")
+            await page.wait_for_selector(f"[data-test=audit-{verb}-{key}][aria-pressed=true]")
+        elif kind == "scale":
+            value = int(item["scale_max"]) - 1
+            await page.click(f"[data-test=audit-scale-{key}-{value}]")
+            await page.wait_for_selector(
+                f"[data-test=audit-scale-{key}-{value}][aria-pressed=true]"
+            )
+        else:
+            # The card is drawn anew once the answer is stored: wait for the new input.
+            field = f"[data-test=audit-number-{key}]"
+            await page.eval_on_selector(field, "(input) => { input.dataset.stale = '1'; }")
+            await page.fill(field, str(passing_value(item)))
+            await page.dispatch_event(field, "change")
+            await page.wait_for_selector(f"{field}:not([data-stale])")
+        if wants_photo(item, key in failing):
+            path = camera_jpeg(folder / f"audit-{seed}-{key}.jpg", seed * 100 + index, (1200, 900))
+            await page.set_input_files(f"[data-test=audit-photo-{key}]", str(path))
+            await page.wait_for_selector(f"label.slot.filled[for=audit-photo-{key}]")
+            photographed.append(key)
+    return photographed
+
+
+async def wait_outbox_empty(page: Any, timeout_s: float = 30) -> None:
+    """Polls IndexedDB until the outbox is empty (everything acknowledged by the server)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while left := await outbox_items(page):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the outbox did not drain: {left}")
+        await asyncio.sleep(0.2)
+
+
+async def images_loaded(page: Any, selector: str) -> None:
+    """Every <img> under ``selector`` has decoded a real image."""
+    await page.wait_for_function(
+        "(sel) => { const imgs = [...document.querySelectorAll(`${sel} img`)];"
+        " return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0); }",
+        arg=selector,
+    )
+
+
+async def check_in_through_scan(page: Any, qr_url: str) -> str:
+    """The rep's check-in as on the phone: Scan tab, the typed door code, "Check in here".
+    → the new visit's id."""
+    await page.click("#tabs >> text=Scan")
+    await page.fill("#qr-text", qr_url)
+    await page.click("text=Continue")
+    await page.wait_for_selector("text=Inside the check-in circle")
+    await page.click("#check-in-button")
+    await page.wait_for_selector("#visit-form")
+    visit_id: str = page.url.rstrip("/").split("/")[-1]
+    uuid.UUID(visit_id)
+    return visit_id

@@ -14,7 +14,7 @@ from PIL import Image
 
 from backend.config import Environment, Settings
 from backend.main import PWA_DIR
-from backend.pwa import precache_urls, pwa_version, shell_files
+from backend.pwa import ON_DEMAND_FILES, precache_urls, pwa_version, shell_files
 
 TOKEN = "A" * 43
 
@@ -55,7 +55,11 @@ def test_precache_lists_the_shell_but_not_the_worker() -> None:
     assert "/" in urls and "/sw.js" not in urls and "/index.html" not in urls
     for url in ("/app/main.js", "/app/outbox.js", "/manifest.webmanifest", "/icons/icon-192.png"):
         assert url in urls
-    assert len(urls) == len(shell_files(PWA_DIR)) - 1
+    # Every shell file but the worker and the on-demand screens, which the worker caches later.
+    assert len(urls) == len(shell_files(PWA_DIR)) - 1 - len(ON_DEMAND_FILES)
+    for name in ON_DEMAND_FILES:
+        assert (PWA_DIR / name).is_file(), name
+        assert f"/{name}" not in urls
 
 
 async def test_service_worker_carries_version_and_precache(client: httpx.AsyncClient) -> None:

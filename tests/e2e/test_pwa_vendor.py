@@ -15,7 +15,14 @@ import pytest
 from fastapi import FastAPI
 
 from backend.main import PWA_DIR
-from backend.pwa import VENDOR_FILES, default_node_modules, mount_pwa, precache_urls, pwa_version
+from backend.pwa import (
+    ON_DEMAND_FILES,
+    VENDOR_FILES,
+    default_node_modules,
+    mount_pwa,
+    precache_urls,
+    pwa_version,
+)
 
 NODE_MODULES = default_node_modules(PWA_DIR)
 
@@ -56,7 +63,8 @@ async def test_decoder_served_compressed_and_revalidated(client: httpx.AsyncClie
 
 async def test_decoder_cached_later_not_in_the_first_load(client: httpx.AsyncClient) -> None:
     config = _config((await client.get("/sw.js")).text)
-    assert config["later"] == ["/vendor/jsqr.js"]
+    on_demand = sorted(f"/{name}" for name in ON_DEMAND_FILES)
+    assert config["later"] == [*on_demand, "/vendor/jsqr.js"]
     assert config["precache"] == precache_urls(PWA_DIR)
     assert not any(url.startswith("/vendor/") for url in precache_urls(PWA_DIR))
     assert config["version"] == pwa_version(PWA_DIR, NODE_MODULES)
@@ -80,6 +88,7 @@ async def test_server_starts_without_node_modules(
         async with _app(tmp_path / "node_modules") as http:
             assert (await http.get("/app/main.js")).status_code == 200
             assert (await http.get("/vendor/jsqr.js")).status_code == 404
-            assert _config((await http.get("/sw.js")).text)["later"] == []
+            later = _config((await http.get("/sw.js")).text)["later"]
+            assert later == sorted(f"/{name}" for name in ON_DEMAND_FILES)  # no decoder
     assert "falls back to typing the door code" in caplog.text
     assert "npm ci" in caplog.text

@@ -27,7 +27,7 @@ async def test_supervisor_starts_on_the_review_queue(
     await sign_in(page, site.supervisor)
     await page.wait_for_selector(f"#review-list li[data-visit-id='{visit['id']}']")
     assert await page.locator("h1").inner_text() == "Approval queue"
-    assert await tab_labels(page) == ["Review", "Board", "Inbox"]
+    assert await tab_labels(page) == ["Review", "Board", "Audit", "Fixes", "Inbox"]
     # The three thumbnails fit the card at 390 px, each labelled, in the fixed order.
     row = page.locator(f"li[data-visit-id='{visit['id']}'] .photo-row")
     await page.wait_for_function(
@@ -44,11 +44,13 @@ async def test_supervisor_starts_on_the_review_queue(
     await page.set_viewport_size(DESKTOP)
     await snap(page, "supervisor-home-1280")
 
-    # The rep's screens are not offered: no Scan, and a door code explains audits are coming.
+    # A supervisor's scan and door code start an audit tour of the store, never a check-in.
     await page.goto("/scan")
-    await page.wait_for_selector("#not-found")
+    await page.wait_for_selector("#qr-text")
+    assert await page.locator("#not-found").count() == 0
     await page.goto(site.stores["store1"]["qr_url"])
-    await page.wait_for_selector("#door-code-manager")
+    await page.wait_for_selector("[data-test=audit-start]")
+    assert await page.locator("#store-name").inner_text() == site.stores["store1"]["name"]
     assert await page.locator("#check-in-button").count() == 0
 
 

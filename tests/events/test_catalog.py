@@ -15,6 +15,8 @@ from backend.db import session_scope
 from backend.events.catalog import PAYLOADS, EventType
 from backend.kit.time import utc_now
 from backend.models import Event, Visit
+from backend.rectifications import jobs as rectification_jobs
+from tests.factories.audit_tours import tour
 from tests.factories.forms import fill_form
 from tests.factories.images import encode, synthetic_photo
 from tests.factories.visits import Field, iso
@@ -199,6 +201,60 @@ async def _whole_flow(flow: _Flow, sessionmaker: async_sessionmaker[AsyncSession
     third_in = datetime.fromisoformat(third["checked_in_at"])
     await flow.next_action(third, third_in + timedelta(days=1))
     await flow.rep("POST", f"/api/v1/visits/{third['id']}/abandon", json={"reason": "门店关门"})
+    await _audit_flow(flow, sessionmaker)
+
+
+async def _audit_flow(flow: _Flow, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Audit templates and tours, and their rectifications through every step."""
+    org = flow.field.org
+    template = await flow.admin(
+        "POST", "/api/v1/audit-templates", 201, json={"key": "quick", "name": "快速巡检"}
+    )
+    item = {"key": "clean", "section": {"zh": "门头", "en": "Front"},
+            "label": {"zh": "整洁", "en": "Clean"}, "kind": "check"}  # fmt: skip
+    await flow.admin(
+        "PUT", f"/api/v1/audit-templates/{template['key']}/checklist", json={"items": [item]}
+    )
+    tours = await tour(flow.field.client, org)
+    visit = await flow.check_in(tours.store)  # the rep was there: the default assignee
+    await flow.rep("POST", f"/api/v1/visits/{visit['id']}/abandon", json={"reason": "先巡店"})
+    abandoned = await tours.started()
+    await flow.call(
+        "POST", f"/api/v1/audits/{abandoned['id']}/abandon", org.supervisor.headers,
+        json={"reason": "走错店"},
+    )  # fmt: skip
+    audit = await tours.started()
+    items = audit["template"]["items"]
+    checks = [i["key"] for i in items if i["kind"] == "check" and not i["critical"]][:2]
+    await tours.complete(audit, fail=set(checks), seed=7)
+    submitted = (await tours.submit(audit["id"])).json()
+    fixed, late = (submitted["rectifications"][0]["id"], submitted["rectifications"][1]["id"])
+    rects = "/api/v1/rectifications"
+    fix_visit = await flow.check_in(tours.store)
+    for seed in (81, 82):
+        photo = await flow.field.client.put(
+            f"{rects}/{fixed}/after-photo", headers=org.rep.headers,
+            files={"file": ("after.jpg", _photo(seed), "image/jpeg")},
+        )  # fmt: skip
+        assert photo.status_code in (200, 201), photo.text
+        await flow.rep("POST", f"{rects}/{fixed}/submit", json={"note": "已整改"})
+        if seed == 81:
+            await flow.call(
+                "POST", f"{rects}/{fixed}/reopen", org.supervisor.headers,
+                json={"reason": "价签仍不全"},
+            )  # fmt: skip
+    await flow.call("POST", f"{rects}/{fixed}/verify", org.supervisor.headers, json={})
+    await flow.rep("POST", f"/api/v1/visits/{fix_visit['id']}/abandon", json={"reason": "整改完"})
+    overdue_at = datetime.fromisoformat(
+        next(r for r in submitted["rectifications"] if r["id"] == late)["due_at"]
+    ) + timedelta(days=1)
+    assert await rectification_jobs.run_all(sessionmaker, overdue_at) >= 1
+    # The webhook endpoint's test button records a ping.
+    hook = await flow.admin(
+        "POST", "/api/v1/webhook-endpoints", 201, json={"url": "http://127.0.0.1:9/hook",
+                                                       "event_types": ["*"]},
+    )  # fmt: skip
+    await flow.call("POST", f"/api/v1/webhook-endpoints/{hook['id']}/test", org.admin.headers, 202)
 
 
 async def test_every_event_of_a_whole_flow_reads_back_as_its_model(

@@ -35,7 +35,7 @@ GONE = Caller(uuid.uuid4(), uuid.uuid4())
 TOKENS = {"alice": ALICE, "gone": GONE}
 
 
-def read_caller(token: str) -> Caller | None:
+async def read_caller(token: str) -> Caller | None:
     return TOKENS.get(token)
 
 

@@ -173,7 +173,9 @@ async def test_the_statement_keeps_its_own_filters(
 
 
 @pytest.mark.parametrize(
-    "cursor", ["not-a-cursor", encode_time_cursor(T0, uuid.uuid4())[:-3], "W10"]
+    "cursor",
+    ["not-a-cursor", encode_time_cursor(T0, uuid.uuid4())[:-3], "W10"],
+    ids=["garbage", "truncated", "empty-list"],  # stable ids: xdist workers must agree
 )
 async def test_a_malformed_cursor_is_a_validation_error(
     session: AsyncSession, entries: list[Entry], cursor: str

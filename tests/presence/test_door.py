@@ -116,7 +116,10 @@ def _wrong_codes() -> list[tuple[str, str, door.DoorStore | None, door.OrgKeys |
     ]
 
 
-@pytest.mark.parametrize(("why", "text", "store", "keys"), _wrong_codes())
+# Named by ``why`` alone: the codes are random per process, and xdist workers must agree.
+@pytest.mark.parametrize(
+    ("why", "text", "store", "keys"), _wrong_codes(), ids=[w[0] for w in _wrong_codes()]
+)
 def test_every_wrong_code_is_invalid_qr(
     why: str, text: str, store: door.DoorStore | None, keys: door.OrgKeys | None
 ) -> None:

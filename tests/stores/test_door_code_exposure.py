@@ -30,6 +30,7 @@ from backend.db import session_scope
 from backend.models import Event, Organization, Store
 from backend.ops import docs
 from backend.stores import qr
+from tests.factories.audit_tours import Tour
 from tests.factories.forms import fill_form
 from tests.factories.stores import create_team
 from tests.factories.visits import KINDS, Field, iso, photo_set
@@ -44,6 +45,7 @@ EXTRA_QUERIES: dict[str, tuple[str, ...]] = {
     "/api/v1/stores/{store_id}/timeline": ("days=90",),
     "/api/v1/visits": ("status=submitted", "status=open", "flagged=true"),
     "/api/v1/next-actions": ("assignee=me", "status=open"),
+    "/api/v1/rectifications": ("assignee=me", "status=open"),
     "/api/v1/visits/{visit_id}/summary.png": ("locale=en",),
     "/s/{token}": ("locale=en",),
 }
@@ -58,6 +60,9 @@ PICTURES_WITHOUT_CODE = frozenset(
         "/api/v1/visits/{visit_id}/photos/{kind}/thumb",
         "/api/v1/visits/{visit_id}/summary.png",
         "/s/{token}/photos/{kind}",
+        "/api/v1/audits/{audit_id}/items/{item_key}/photo",
+        "/api/v1/rectifications/{rectification_id}/before-photo",
+        "/api/v1/rectifications/{rectification_id}/after-photo",
     }
 )
 _PICTURE_TYPES = ("image/", "application/pdf", "application/octet-stream")
@@ -73,6 +78,8 @@ MUST_READ = (
     "/api/v1/visits/{visit_id}/summary",
     "/api/v1/next-actions",
     "/api/v1/notifications",
+    "/api/v1/rectifications",
+    "/api/v1/rectifications/{rectification_id}",
     "/s/{token}",
 )
 
@@ -158,6 +165,16 @@ async def build_scene(client: httpx.AsyncClient, world: World) -> Scene:
     share = await _post(client, f"/api/v1/visits/{approved['id']}/share", org.rep)
     inbox = await client.get("/api/v1/notifications", headers=org.rep.headers)
     assert inbox.json()["items"], "the rejection should have notified the rep"
+    # An audit tour of the approved visit's store with a failed item raised for the rep.
+    tours = Tour(client, org, approved_at, team)
+    audit = await tours.started()
+    failed = next(i["key"] for i in audit["template"]["items"] if i["photo"] == "on_fail")
+    await tours.complete(audit, fail={failed})
+    submitted = await tours.submit(
+        audit["id"], {"rectifications": [{"item_key": failed, "assignee_id": str(org.rep.id)}]}
+    )
+    assert submitted.status_code == 200, submitted.text
+    calendar = await client.get("/api/v1/calendar-feed", headers=org.rep.headers)
 
     values = {
         "store_id": [approved_at["id"], open_at["id"]],
@@ -167,7 +184,17 @@ async def build_scene(client: httpx.AsyncClient, world: World) -> Scene:
         "team_id": [team["id"]],
         "user_id": [str(org.rep.id)],
         "key": [approved_at["customer_type"]],
-        "token": [share["url"].rsplit("/s/", 1)[1]],
+        "token": [
+            share["url"].rsplit("/s/", 1)[1],
+            calendar.json()["url"].rsplit("/cal/", 1)[1].removesuffix(".ics"),
+        ],
+        "audit_id": [audit["id"]],
+        "item_key": [failed],
+        "rectification_id": [r["id"] for r in submitted.json()["rectifications"]],
+        # Admin-only routes: any id walks them (a rep or supervisor is refused first).
+        "key_id": [str(uuid.uuid4())],
+        "endpoint_id": [str(uuid.uuid4())],
+        "delivery_id": [str(uuid.uuid4())],
         "path": ["index.html", "sw.js", "manifest.webmanifest", "admin/stores"],
         "notification_id": [inbox.json()["items"][0]["id"]],
         "version": [docs.assets_version()],

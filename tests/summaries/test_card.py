@@ -36,6 +36,7 @@ DOCUMENTED_KEYS = {
     "next_action",
     "pending",
     "answers",
+    "rectifications",
 }
 
 

@@ -50,43 +50,30 @@ function alreadyOpenCard({ visitId, store, navigate, onAbandoned }) {
       abandonForm({ visitId, storeName: store?.name, id: 'abandon-open', onQueued: onAbandoned })));
 }
 
-/** A door code opened by a supervisor or an admin: check-in is the reps'; audit tours are coming. */
-function notForManagers(main, store) {
-  add(main, h('h1', {}, t('door_code')),
-    h('div', { class: 'card', id: 'door-code-manager' },
-      h('strong', {}, store?.name || t('the_store')),
-      h('p', {}, t('door_code_manager')),
-      h('a', { class: 'button wide', href: '/', 'data-link': '' }, t('go_home'))));
-  return null;
+/** The door refusals a rep and a supervisor share (same bodies for check-in and audit start):
+ * outside the fence and a bad code, in plain words; anything else as the server said it. */
+export function doorRefusal(problem, storeName, detail) {
+  if (problem.code === 'outside_geofence') return geofenceExplanation(problem, storeName);
+  if (problem.code === 'invalid_qr') return h('div', { class: 'card attention', role: 'alert' }, h('p', {}, t('invalid_qr')));
+  return h('p', { class: 'error-text', role: 'alert' }, detail || t('error'));
 }
 
-export async function render(main, [rawToken], { navigate, role }) {
-  document.title = `${t('check_in')} · Doorstep`;
-  const token = tokenFrom(rawToken);
-  if (role && role !== 'rep') return notForManagers(main, token ? await storeById(storeIdFrom(token)) : null);
-  if (!token) {
-    add(main, h('h1', {}, t('check_in')), h('p', { class: 'error-text', role: 'alert' }, t('not_a_door_code')),
-      h('a', { class: 'button wide', href: '/scan', 'data-link': '' }, t('scan_again')));
-    return null;
-  }
-  const store = await storeById(storeIdFrom(token));
-  const open = (await activeDrafts()).find((d) => d.status === 'open');
-  add(main, h('h1', {}, t('check_in')),
-    h('div', { class: 'card' },
-      h('strong', { id: 'store-name' }, store?.name || t('store_not_cached')),
-      store ? h('div', { class: 'muted' }, store.address) : null));
+/** The store named at the top of the door screens. */
+export function storeCard(store) {
+  return h('div', { class: 'card' },
+    h('strong', { id: 'store-name' }, store?.name || t('store_not_cached')),
+    store ? h('div', { class: 'muted' }, store.address) : null);
+}
 
-  if (open) {
-    add(main, alreadyOpenCard({
-      visitId: open.id, store: open.store, navigate,
-      onAbandoned: async () => { await outbox.replay().catch(() => {}); toast(t('abandoned')); navigate(location.pathname, { replace: true }); },
-    }));
-    return null;
-  }
-
+/**
+ * The position at the door (accuracy, distance to the cached store, wait for a better fix) and
+ * the button that acts on the best fix: `onPress(fix, parts)` with parts = {button, result,
+ * stop}. Shared by the rep's check-in and the supervisor's audit start. → parts
+ */
+export function doorFix(main, store, { label, id, dataTest }, onPress) {
   const fixBox = h('div', { class: 'card', 'aria-live': 'polite', id: 'fix' }, h('p', {}, t('locating')));
   const result = h('div', {});
-  const checkButton = h('button', { class: 'primary wide', type: 'button', disabled: true, id: 'check-in-button' }, t('check_in_here'));
+  const checkButton = h('button', { class: 'primary wide', type: 'button', disabled: true, id, 'data-test': dataTest }, label);
   const betterButton = h('button', { class: 'wide', type: 'button' }, t('wait_better_fix'));
   add(main, fixBox, checkButton, betterButton, result);
 
@@ -115,10 +102,39 @@ export async function render(main, [rawToken], { navigate, role }) {
   startWatching();
   betterButton.addEventListener('click', () => { best = null; checkButton.disabled = true; clear(fixBox, h('p', {}, t('waiting_fix'))); startWatching(); });
 
+  const parts = { button: checkButton, result, stop: () => stop() };
   checkButton.addEventListener('click', async () => {
     if (!best) return;
     checkButton.disabled = true;
     clear(result);
+    await onPress(best, parts);
+  });
+  return parts;
+}
+
+export async function render(main, [rawToken], { navigate, role }) {
+  document.title = `${t('check_in')} · Doorstep`;
+  const token = tokenFrom(rawToken);
+  // A supervisor or an admin at a door code starts an audit tour of that store (DESIGN §5).
+  if (role && role !== 'rep' && token) return (await import('./audit.js')).renderStart(main, token, { navigate });
+  if (!token) {
+    add(main, h('h1', {}, t('check_in')), h('p', { class: 'error-text', role: 'alert' }, t('not_a_door_code')),
+      h('a', { class: 'button wide', href: '/scan', 'data-link': '' }, t('scan_again')));
+    return null;
+  }
+  const store = await storeById(storeIdFrom(token));
+  const open = (await activeDrafts()).find((d) => d.status === 'open');
+  add(main, h('h1', {}, t('check_in')), storeCard(store));
+
+  if (open) {
+    add(main, alreadyOpenCard({
+      visitId: open.id, store: open.store, navigate,
+      onAbandoned: async () => { await outbox.replay().catch(() => {}); toast(t('abandoned')); navigate(location.pathname, { replace: true }); },
+    }));
+    return null;
+  }
+
+  const { stop } = doorFix(main, store, { label: t('check_in_here'), id: 'check-in-button', dataTest: 'check-in' }, async (best, { button: checkButton, result }) => {
     let visit;
     try {
       visit = await checkIn({ token, position: best });
@@ -146,14 +162,12 @@ export async function render(main, [rawToken], { navigate, role }) {
     const problem = item.last_error?.problem || {};
     await forget(visit.id);
     checkButton.disabled = false;
-    if (problem.code === 'outside_geofence') result.append(geofenceExplanation(problem, store?.name));
-    else if (problem.code === 'visit_already_open') {
+    if (problem.code === 'visit_already_open') {
       result.append(alreadyOpenCard({
         visitId: problem.visit_id, store: await openVisitStore(problem), navigate,
         onAbandoned: async () => { await outbox.replay().catch(() => {}); toast(t('abandoned')); clear(result); },
       }));
-    } else if (problem.code === 'invalid_qr') result.append(h('div', { class: 'card attention', role: 'alert' }, h('p', {}, t('invalid_qr'))));
-    else result.append(h('p', { class: 'error-text', role: 'alert' }, item.last_error?.detail || t('error')));
+    } else result.append(doorRefusal(problem, store?.name, item.last_error?.detail));
   });
   return () => stop();
 }

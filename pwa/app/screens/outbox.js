@@ -3,6 +3,15 @@
 import { h, add, t, clear, formatTime, formatBytes, problemText } from '../ui.js';
 import * as outbox from '../outbox.js';
 import * as visits from '../visits.js';
+import { getAll } from '../db.js';
+
+/** Where an item's subject is shown: its visit, its audit tour, or nowhere (a next action). */
+function subjectLink(item) {
+  const id = item.visit_id || '';
+  if (id.startsWith('audit:')) return h('a', { class: 'button', href: `/audit/${id.slice(6)}`, 'data-link': '' }, t('open_audit_button'));
+  if (!id || id.startsWith('action:')) return null;
+  return h('a', { class: 'button', href: `/visit/${id}`, 'data-link': '' }, t('open_visit_button'));
+}
 
 export async function render(main) {
   document.title = `${t('outbox')} · Doorstep`;
@@ -18,6 +27,7 @@ export async function render(main) {
   const draw = async () => {
     const items = await outbox.items();
     const names = Object.fromEntries((await visits.drafts()).map((d) => [d.id, d.store?.name || '']));
+    for (const a of await getAll('audits').catch(() => [])) names[`audit:${a.id}`] = a.store?.name || '';
     clear(list, items.length === 0 ? h('p', { class: 'card', id: 'outbox-empty' }, t('outbox_empty')) : h('ul', { style: 'list-style:none;padding:0;margin:0' }, items.map((item) => {
       const error = item.last_error;
       const attention = item.state === 'attention';
@@ -30,7 +40,7 @@ export async function render(main) {
         error ? h('p', { class: attention ? 'error-text' : 'muted' }, t('last_error'), ': ', problemText(error)) : null,
         attention ? h('div', { class: 'row' },
           h('button', { type: 'button', onclick: () => outbox.retryItem(item.seq) }, t('retry')),
-          item.visit_id && !item.visit_id.startsWith('action:') ? h('a', { class: 'button', href: `/visit/${item.visit_id}`, 'data-link': '' }, t('open_visit_button')) : null,
+          subjectLink(item),
           h('button', { type: 'button', class: 'danger', onclick: async () => {
             if (confirm(t('discard_confirm'))) await outbox.discard(item.seq);
           } }, t('discard'))) : null);

@@ -8,13 +8,24 @@ import { api } from '../api.js';
 import { photoGrid } from '../photo-grid.js';
 import { statusChip } from './today.js';
 
+/** The supervisor's other work from home: an audit tour still open on this phone, starting
+ * one at a door, and the rectifications waiting to be verified. */
+async function toursAndFixes() {
+  // audits.js on demand: it is not part of the first load.
+  const [open] = await import('../audits.js').then((m) => m.openAudits()).catch(() => []);
+  return h('div', { class: 'row home-links' },
+    open ? h('a', { class: 'button primary grow', href: `/audit/${open.id}`, 'data-link': '', 'data-test': 'home-open-audit' }, t('audit_continue_at', { store: open.store?.name || t('the_store') }))
+      : h('a', { class: 'button grow', href: '/scan', 'data-link': '', 'data-test': 'home-start-audit' }, t('audit_start_scan')),
+    h('a', { class: 'button grow', href: '/rectifications', 'data-link': '', 'data-test': 'home-rects' }, t('rects_to_verify')));
+}
+
 function flags(visit) {
   return (visit.trust?.flags || []).map((f) => h('span', { class: 'chip red', title: f.code }, t(`flag_${f.code}`, { fallback: f.code })));
 }
 
 async function queue(main) {
   document.title = `${t('review_queue')} · Doorstep`;
-  add(main, h('h1', {}, t('review_queue')));
+  add(main, h('h1', {}, t('review_queue')), await toursAndFixes());
   if (!navigator.onLine) { add(main, h('p', { class: 'muted' }, t('review_offline'))); return; }
   const page = await api('GET', '/api/v1/review-queue?limit=50');
   if (!page.items.length) { add(main, h('p', { class: 'card', id: 'queue-empty' }, t('queue_empty'))); return; }

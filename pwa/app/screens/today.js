@@ -1,7 +1,7 @@
 // Today: the open visit, my next actions by countdown (overdue in red), rework requests and
 // recent visits with their review status. Drawn from the IndexedDB copy first (instant, and
 // offline), then refreshed from the server when online.
-import { h, add, t, clear, countdown, formatTime, learnServerTime, serverNow, toast, problemText } from '../ui.js';
+import { h, add, t, clear, countdown, formatTime, learnServerTime, serverNow, toast, problemText, pick } from '../ui.js';
 import { api } from '../api.js';
 import { kvGet, kvSet } from '../db.js';
 import { activeDrafts, drafts, adopt } from '../visits.js';
@@ -25,7 +25,33 @@ async function fetchToday() {
   const value = { open: open.items, rework: rework.items, recent: recent.items, actions: actions.items, server_time: actions.server_time || open.items[0]?.server_time };
   learnServerTime(value.server_time);
   await kvSet('today', value);
+  await fetchRectifications();
   return value;
+}
+
+/** The rectifications I owe (open, or reopened by the supervisor), by due time; kept for offline
+ * use by Today and the visit screen (kv 'rectifications'). A failure keeps the last copy. */
+async function fetchRectifications() {
+  const pages = await Promise.all(['open', 'reopened'].map((status) => api('GET', `/api/v1/rectifications?assignee=me&status=${status}&limit=100`).catch(() => null)));
+  if (pages.some((p) => !p)) return;
+  const items = pages.flatMap((p) => p.items).sort((a, b) => a.due_at.localeCompare(b.due_at));
+  await kvSet('rectifications', { items, server_time: pages[0].server_time || null });
+}
+
+/** Why the supervisor sent it back: the latest reopen's reason (history is oldest first). */
+const reopenReason = (rect) => (rect.status === 'reopened' ? [...(rect.history || [])].reverse().find((e) => e.status === 'reopened')?.reason : null);
+
+/** A rectification owed, with the same countdown as the next actions; overdue in red. */
+function rectRow(rect, local) {
+  const left = countdown(rect.due_at);
+  const late = left.overdue || rect.overdue;
+  return h('li', {}, h('a', { class: `card link${late ? ' attention' : ''}`, href: `/rectification/${rect.id}`, 'data-link': '', 'data-test': 'rect-row', dataset: { rectId: rect.id } },
+    h('div', { class: 'row' },
+      h('div', { class: 'grow' }, h('strong', {}, pick(rect.title)), h('div', { class: 'muted' }, rect.store?.name || '')),
+      h('span', { class: late ? 'overdue countdown' : 'countdown', dataset: { due: rect.due_at } }, left.text)),
+    local?.submit_queued ? h('span', { class: 'chip amber' }, t('rect_submit_queued'))
+      : rect.status === 'reopened' ? h('span', { class: 'chip red' }, t('rect_reopened')) : null,
+    !local?.submit_queued && reopenReason(rect) ? h('p', { class: 'muted', 'data-test': 'rect-reopen-reason' }, t('rect_reopen_reason', { reason: reopenReason(rect) })) : null));
 }
 
 function toLocalInput(ms) {
@@ -188,6 +214,8 @@ export async function render(main) {
   document.title = `${t('today')} · Doorstep`;
   const sections = h('div', {});
   add(main, h('h1', {}, t('today')), sections);
+  // Outside draw(): a refresh must not close it. Loaded on demand: not in the first load.
+  import('../calendar-subscribe.js').then((m) => m.renderCalendarSubscribe(main)).catch(() => {});
 
   const draw = async (data) => {
     const local = await activeDrafts();
@@ -200,6 +228,8 @@ export async function render(main) {
     const queuedWrites = queuedActionWrites(queue);
     queuedBefore = countQueuedActionWrites(queue);
     const actions = [...(data?.actions || [])].sort((a, b) => a.due_at.localeCompare(b.due_at));
+    const rects = (await kvGet('rectifications'))?.items || [];
+    const fixes = (await kvGet('rect_local', {})) || {};
     const openVisits = [...local.filter((d) => d.status === 'open').map((d) => ({ ...(d.server || {}), id: d.id, store: d.store || d.server?.store, status: 'open', checked_in_at: d.checked_in_at })), ...serverOpen];
     clear(sections,
       attention.length ? h('a', { class: 'card link attention', href: '/outbox', 'data-link': '' }, t('attention_items', { n: attention.length })) : null,
@@ -212,6 +242,9 @@ export async function render(main) {
         h('h2', { id: 'h-actions' }, t('my_next_actions')),
         actions.length ? h('ul', { class: 'plain', style: 'list-style:none;padding:0;margin:0' }, actions.map((a) => actionRow(a, a.store?.name || storeNames[a.store_id] || '', { queued: queuedWrites[a.id], onChanged: refresh })))
           : h('p', { class: 'muted' }, t('no_actions'))),
+      rects.length ? h('section', { 'aria-labelledby': 'h-rects' },
+        h('h2', { id: 'h-rects' }, t('my_rects_n', { n: rects.length })),
+        h('ul', { class: 'plain', id: 'today-rects' }, rects.map((r) => rectRow(r, fixes[r.id])))) : null,
       (data?.rework || []).length ? h('section', { 'aria-labelledby': 'h-rework' },
         h('h2', { id: 'h-rework' }, t('rework_requests')),
         data.rework.map((v) => visitRow(v))) : null,

@@ -299,7 +299,14 @@ export async function render(main, [id], { navigate }) {
   const form = visitForm(screen);
   let drawOutboxState = async () => {};
   const submit = submitBar(screen, { navigate, form, onStuck: () => drawOutboxState() });
-  add(main, photos.nodes, form.nodes, nextAction(screen).nodes, submit.nodes, abandonSection(screen, navigate));
+  // The store's rectifications owed by the rep, fixed during this visit (loaded on demand).
+  const fixes = h('div', { id: 'visit-fixes' });
+  let stopFixes = () => { stopFixes = null; };
+  if (value.status === 'open') {
+    import('./rectifications.js').then((m) => m.fixesSection(fixes, screen.value))
+      .then((stop) => { if (stopFixes) stopFixes = stop; else stop(); }).catch(() => {});
+  }
+  add(main, fixes, photos.nodes, form.nodes, nextAction(screen).nodes, submit.nodes, abandonSection(screen, navigate));
   drawOutboxState = outboxState(screen, { top, photos, submit });
   await drawOutboxState();
   const unsubscribe = outbox.subscribe(async () => {
@@ -308,5 +315,5 @@ export async function render(main, [id], { navigate }) {
     await drawOutboxState();
     photos.showStates();
   });
-  return () => { unsubscribe(); form.flush(); };
+  return () => { unsubscribe(); stopFixes(); form.flush(); };
 }
