@@ -38,7 +38,7 @@ from tests.factories.stores import store_input
 from tests.factories.world import seed_org, seeding
 from tests.server import running_server
 
-EXAMPLES_PER_MODE = 60
+EXAMPLES_PER_MODE = 40
 PASSWORD = "fuzzing-password-1"
 
 
