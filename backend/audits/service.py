@@ -53,6 +53,7 @@ from backend.events.catalog import (
 from backend.kit.fonts import cjk_font_path
 from backend.kit.pagination import PageParams
 from backend.kit.storage import Storage
+from backend.kit.watermark import watermark_lines
 from backend.models import (
     Audit,
     AuditBand,
@@ -250,26 +251,44 @@ class AuditView:
 
 
 async def _view(session: AsyncSession, audit: Audit, now: datetime) -> AuditView:
-    store = await store_service.get_store(session, audit.org_id, audit.store_id)
-    auditor = await user_service.get_user(session, audit.org_id, audit.auditor_id)
-    row = await repository.checklist_version(
-        session, audit.org_id, audit.template_key, audit.template_version
-    )
-    assert row is not None  # the foreign key keeps the pinned version
-    photos = await photo_service.photos_of_audits(session, audit.org_id, [audit.id])
-    rectifications = await rectification_service.for_audits(session, audit.org_id, [audit.id], now)
-    previous = await repository.previous_submitted(
-        session, audit.org_id, audit.store_id, audit.started_at
-    )
-    return AuditView(
-        audit,
-        store,
-        auditor,
-        _checklist(row),
-        photos.get(audit.id, {}),
-        rectifications.get(audit.id, []),
-        previous,
-    )
+    return (await _views(session, [audit], now))[0]
+
+
+async def _views(session: AsyncSession, audits: Sequence[Audit], now: datetime) -> list[AuditView]:
+    """The read of each audit (one org's): its store, auditor, pinned checklist, item photos and
+    rectifications read for the whole page at once; only ``previous`` is one query each."""
+    if not audits:
+        return []
+    org_id = audits[0].org_id
+    ids = [a.id for a in audits]
+    stores = await store_service.stores_by_id(session, org_id, {a.store_id for a in audits})
+    auditors = await user_service.users_by_id(session, org_id, {a.auditor_id for a in audits})
+    pinned = {
+        version: await _checklist_version(session, org_id, *version)
+        for version in {(a.template_key, a.template_version) for a in audits}
+    }
+    photos = await photo_service.photos_of_audits(session, org_id, ids)
+    rectifications = await rectification_service.for_audits(session, org_id, ids, now)
+    return [
+        AuditView(
+            audit,
+            stores[audit.store_id],
+            auditors[audit.auditor_id],
+            pinned[(audit.template_key, audit.template_version)],
+            photos.get(audit.id, {}),
+            rectifications.get(audit.id, []),
+            await repository.previous_submitted(session, org_id, audit.store_id, audit.started_at),
+        )
+        for audit in audits
+    ]
+
+
+async def _checklist_version(
+    session: AsyncSession, org_id: uuid.UUID, template_key: str, version: int
+) -> checklists.Checklist:
+    row = await repository.checklist_version(session, org_id, template_key, version)
+    assert row is not None  # the foreign key keeps a pinned version
+    return _checklist(row)
 
 
 async def get_audit(
@@ -293,7 +312,7 @@ async def list_audits(
     audits, cursor = await repository.visible_page(
         session, principal, page, store_id=store_id, auditor_id=auditor_id, from_=from_, to=to
     )
-    return [await _view(session, audit, now) for audit in audits], cursor
+    return await _views(session, audits, now), cursor
 
 
 @dataclass(frozen=True)
@@ -608,14 +627,18 @@ async def put_item_photo(
     checklist = await _pinned(session, audit)
     if not _ITEM_KEY.fullmatch(item_key) or checklist.item(item_key) is None:
         raise NotFound("The audit's checklist has no such item.")
-    store = await store_service.get_store(session, audit.org_id, audit.store_id)
-    auditor = await user_service.get_user(session, audit.org_id, audit.auditor_id)
     owner = photo_service.PhotoOwner.audit_item(audit.id, item_key)
-    current = await photo_service.current(session, audit.org_id, owner)
-    if current is not None and current.original_sha256 == photo_service.upload_digest(data):
-        return await _view(session, audit, now), False  # a replay: nothing is redone
-    if audit.status != AuditStatus.open:
-        raise AuditNotOpen(audit.status)
+
+    async def at_the_door() -> list[str]:
+        """Not a replay (accept_upload answers one as it is): the audit must be open; the
+        watermark names its store and auditor."""
+        if audit.status != AuditStatus.open:
+            raise AuditNotOpen(audit.status)
+        store = await store_service.get_store(session, audit.org_id, audit.store_id)
+        auditor = await user_service.get_user(session, audit.org_id, audit.auditor_id)
+        return watermark_lines(
+            store.name, f"巡店 {auditor.display_name}", audit.started_at, settings.timezone
+        )
 
     async def flags_for(duplicates: list[photo_service.DuplicateMatch]) -> list[dict[str, Any]]:
         photo_flags = [_duplicate_flag(item_key, d) for d in duplicates[:1]]
@@ -629,11 +652,13 @@ async def put_item_photo(
         org_id=audit.org_id,
         owner=owner,
         data=data,
-        watermark_lines=_watermark_lines(settings, audit, store, auditor),
+        watermark_lines=at_the_door,
         font_path=cjk_font_path(settings),
         now=now,
         flags_for=flags_for,
     )
+    if not accepted.changed:
+        return await _view(session, audit, now), False  # a replay: nothing is redone
     await events.record(
         session,
         AuditPhotoAdded(
@@ -682,20 +707,10 @@ def _replace_item_flags(audit: Audit, item_key: str, new: list[dict[str, Any]]) 
     audit.trust_score = trust.score_of(audit.flags)
 
 
-def _watermark_lines(settings: Settings, audit: Audit, store: Store, auditor: User) -> list[str]:
-    zone = ZoneInfo(settings.timezone)
-    local = audit.started_at.astimezone(zone)
-    offset = local.utcoffset() or timedelta(0)
-    stamp = f"{local:%Y-%m-%d %H:%M} (UTC{offset.total_seconds() / 3600:+g})"
-    return [store.name, f"巡店 {auditor.display_name} · {stamp}"]
-
-
 async def _pinned(session: AsyncSession, audit: Audit) -> checklists.Checklist:
-    row = await repository.checklist_version(
+    return await _checklist_version(
         session, audit.org_id, audit.template_key, audit.template_version
     )
-    assert row is not None  # the foreign key keeps the pinned version
-    return _checklist(row)
 
 
 # --- submit and abandon ------------------------------------------------------------------------

@@ -2,9 +2,8 @@
 flag), and serving the files to those allowed to see the visit."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +14,8 @@ from backend.events import service as events
 from backend.events.catalog import VisitPhotoAdded, VisitPhotoReplaced
 from backend.kit.fonts import cjk_font_path
 from backend.kit.storage import Storage
-from backend.models import Photo, PhotoKind, Store, User, Visit
+from backend.kit.watermark import watermark_lines
+from backend.models import Photo, PhotoKind
 from backend.photos import service as photo_service
 from backend.stores import service as store_service
 from backend.users import service as user_service
@@ -40,13 +40,13 @@ async def put_photo(
     """
     visit = await lock_visit_for_rep(session, principal, visit_id)
 
-    async def watermark_lines() -> list[str]:
+    async def at_the_door() -> list[str]:
         """Not a replay: the visit must be open; the watermark names its store and rep."""
         if visit.status not in EDITABLE:
             raise VisitNotOpen(visit.status)
         store = await store_service.get_store(session, visit.org_id, visit.store_id)
         rep = await user_service.get_user(session, visit.org_id, visit.rep_id)
-        return _watermark_lines(settings, visit, store, rep)
+        return watermark_lines(store.name, rep.display_name, visit.checked_in_at, settings.timezone)
 
     async def flags_for(duplicates: list[photo_service.DuplicateMatch]) -> list[dict[str, Any]]:
         """Runs while the stored copy is encoded: the photo's flags, and the visit's copy."""
@@ -61,7 +61,7 @@ async def put_photo(
         org_id=visit.org_id,
         owner=photo_service.PhotoOwner.visit(visit.id, kind),
         data=data,
-        watermark_lines=watermark_lines,
+        watermark_lines=at_the_door,
         font_path=cjk_font_path(settings),
         now=now,
         flags_for=flags_for,
@@ -94,15 +94,6 @@ def _flags(kind: PhotoKind, duplicates: list[photo_service.DuplicateMatch]) -> l
         duplicates[0], subject_zh=f"{kind.value} 照片", subject_en=f"{kind.value} photo"
     )
     return [{**flag, "kind": kind.value}]
-
-
-def _watermark_lines(settings: Settings, visit: Visit, store: Store, rep: User) -> list[str]:
-    zone = ZoneInfo(settings.timezone)
-    local = visit.checked_in_at.astimezone(zone)
-    offset = local.utcoffset() or timedelta(0)
-    hours = offset.total_seconds() / 3600
-    stamp = f"{local:%Y-%m-%d %H:%M} (UTC{hours:+g})"
-    return [store.name, f"{rep.display_name} · {stamp}"]
 
 
 async def photo_file(
